@@ -1,0 +1,3 @@
+from game.cli import entry
+
+entry()

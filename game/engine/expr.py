@@ -1,0 +1,564 @@
+"""The story expression language: parsed and checked at load time, compiled to closures.
+
+Grammar (lowest precedence first)::
+
+    expr    := or
+    or      := and ("or" and)*
+    and     := not ("and" not)*
+    not     := "not" not | cmp
+    cmp     := sum (("=="|"!="|"<"|"<="|">"|">=") sum)?
+    sum     := term (("+"|"-") term)*
+    term    := unary (("*"|"/"|"//"|"%") unary)*
+    unary   := "-" unary | atom
+    atom    := NUMBER | STRING | "true" | "false" | NAME | NAME "(" args ")" | "(" expr ")"
+
+Parsing yields plain tuples (safe to cache with marshal); `compile_expr` turns them into
+closures taking the game state. There is no eval, no attribute access and no way to call
+anything but the built-in functions below.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any, Protocol
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_LITERAL = 10**12
+
+# Types of expression values.
+INT, FLOAT, BOOL, STR = "int", "float", "bool", "str"
+NUMERIC = (INT, FLOAT, BOOL)
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<str>'[^'\n]*'|"[^"\n]*")
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<op>\*\*|//|==|!=|<=|>=|\+=|-=|\*=|&&|\|\||[-+*/%<>=(),!])
+    """,
+    re.VERBOSE,
+)
+
+_HINTS = {
+    "**": "there is no power operator '**'",
+    "&&": "write 'and' instead of '&&'",
+    "||": "write 'or' instead of '||'",
+    "!": "write 'not' instead of '!'",
+    "=": "write '==' to compare ('=' is only for effects)",
+}
+
+FUNCTIONS: dict[str, tuple[int, int]] = {
+    # name: (min args, max args)
+    "visited": (1, 1),
+    "ended": (1, 1),
+    "chance": (1, 1),
+    "random": (2, 2),
+    "min": (1, 16),
+    "max": (1, 16),
+    "clamp": (3, 3),
+    "abs": (1, 1),
+}
+RESERVED = {"and", "or", "not", "true", "false", "turn"} | set(FUNCTIONS)
+
+
+class ExprError(Exception):
+    """An invalid expression; `offset` is the 0-based position in the source text."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class VarInfo:
+    """What an expression needs to know about a variable."""
+
+    slot: int
+    type: str  # int, bool or enum
+    values: tuple[str, ...] = ()
+
+
+class Scope(Protocol):
+    """Names an expression can refer to."""
+
+    def variable(self, name: str, write: bool = False) -> VarInfo | None: ...
+    def slot_info(self, slot: int) -> VarInfo | None: ...
+    def constant(self, name: str) -> str | None: ...
+    def node(self, ref: str) -> int | None: ...
+    def character(self, name: str) -> int | None: ...
+    def suggest(self, name: str, kind: str) -> str | None: ...
+
+
+def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
+    """The closest candidate to a misspelt name, if any is close."""
+    found = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _tokens(src: str) -> list[tuple[str, str, int]]:
+    if len(src) > MAX_LENGTH:
+        raise ExprError(f"expression is longer than {MAX_LENGTH} characters", 0)
+    out: list[tuple[str, str, int]] = []
+    pos = 0
+    n = len(src)
+    while pos < n:
+        m = _TOKEN.match(src, pos)
+        if m is None:
+            ch = src[pos]
+            if ch in "'\"":
+                raise ExprError("unterminated string", pos)
+            raise ExprError(f"unexpected character {ch!r}", pos)
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            out.append((kind, m.group(), pos))
+        pos = m.end()
+    out.append(("end", "", n))
+    return out
+
+
+class _Parser:
+    def __init__(self, src: str, scope: Scope) -> None:
+        self.src = src
+        self.scope = scope
+        self.toks = _tokens(src)
+        self.i = 0
+        self.depth = 0
+
+    # -- helpers -------------------------------------------------------------------------
+    def peek(self) -> tuple[str, str, int]:
+        return self.toks[self.i]
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def fail(self, tok: tuple[str, str, int], message: str | None = None) -> ExprError:
+        kind, text, pos = tok
+        if message is None:
+            if kind == "end":
+                message = "expression ends too soon"
+            elif text in _HINTS:
+                message = _HINTS[text]
+            else:
+                message = f"unexpected {text!r}"
+        return ExprError(message, pos)
+
+    def expect(self, text: str) -> None:
+        tok = self.take()
+        if tok[1] != text or tok[0] not in ("op",):
+            raise self.fail(tok, f"expected {text!r}" if tok[0] != "end" else None)
+
+    # -- grammar -------------------------------------------------------------------------
+    def parse(self) -> tuple[Any, str]:
+        node = self.expr()
+        tok = self.peek()
+        if tok[0] != "end":
+            raise self.fail(tok)
+        return node
+
+    def expr(self) -> tuple[Any, str]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(self.peek(), f"expression is nested more than {MAX_DEPTH} deep")
+        left = self.and_()
+        while self.peek()[:2] == ("name", "or"):
+            self.take()
+            right = self.and_()
+            left = (("or", left[0], right[0]), BOOL if left[1] == right[1] == BOOL else left[1])
+        self.depth -= 1
+        return left
+
+    def and_(self) -> tuple[Any, str]:
+        left = self.not_()
+        while self.peek()[:2] == ("name", "and"):
+            self.take()
+            right = self.not_()
+            left = (("and", left[0], right[0]), BOOL if left[1] == right[1] == BOOL else left[1])
+        return left
+
+    def not_(self) -> tuple[Any, str]:
+        if self.peek()[:2] == ("name", "not"):
+            self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(self.peek(), f"expression is nested more than {MAX_DEPTH} deep")
+            inner = self.not_()
+            self.depth -= 1
+            return ("not", inner[0]), BOOL
+        return self.cmp()
+
+    def cmp(self) -> tuple[Any, str]:
+        start = self.peek()
+        left = self.sum()
+        tok = self.peek()
+        if tok[0] == "op" and tok[1] in ("==", "!=", "<", "<=", ">", ">="):
+            self.take()
+            right_tok = self.peek()
+            right = self.sum()
+            op = tok[1]
+            self._check_compare(op, left, right, start, right_tok)
+            node = ("cmp", op, left[0], right[0])
+            nxt = self.peek()
+            if nxt[0] == "op" and nxt[1] in ("==", "!=", "<", "<=", ">", ">="):
+                raise self.fail(nxt, "comparisons can't be chained; join them with 'and'")
+            return node, BOOL
+        return left
+
+    def _check_compare(
+        self,
+        op: str,
+        left: tuple[Any, str],
+        right: tuple[Any, str],
+        ltok: tuple[str, str, int],
+        rtok: tuple[str, str, int],
+    ) -> None:
+        lt, rt = left[1], right[1]
+        if (lt == STR) != (rt == STR):
+            raise ExprError("can't compare text with a number", ltok[2])
+        if lt == STR and op not in ("==", "!="):
+            raise ExprError(f"text can only be compared with '==' or '!=', not {op!r}", ltok[2])
+        if lt == STR:
+            # An enum variable compared with a literal: the literal must be one of its values.
+            for var_side, lit_side, tok in ((left, right, rtok), (right, left, ltok)):
+                values = _enum_values(var_side[0], self.scope)
+                if values and lit_side[0][0] == "str" and lit_side[0][1] not in values:
+                    guess = did_you_mean(lit_side[0][1], values)
+                    hint = f"; did you mean '{guess}'?" if guess else ""
+                    raise ExprError(
+                        f"'{lit_side[0][1]}' is not one of {', '.join(values)}{hint}", tok[2]
+                    )
+
+    def sum(self) -> tuple[Any, str]:
+        left = self.term()
+        while True:
+            tok = self.peek()
+            if tok[0] == "op" and tok[1] in ("+", "-"):
+                self.take()
+                right = self.term()
+                self._numeric(left, tok)
+                self._numeric(right, tok)
+                t = FLOAT if FLOAT in (left[1], right[1]) else INT
+                left = (("bin", tok[1], left[0], right[0]), t)
+            else:
+                return left
+
+    def term(self) -> tuple[Any, str]:
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            if tok[0] == "op" and tok[1] in ("*", "/", "//", "%"):
+                self.take()
+                right = self.unary()
+                self._numeric(left, tok)
+                self._numeric(right, tok)
+                if tok[1] == "/":
+                    t = FLOAT
+                else:
+                    t = FLOAT if FLOAT in (left[1], right[1]) else INT
+                left = (("bin", tok[1], left[0], right[0]), t)
+            elif tok[0] == "op" and tok[1] == "**":
+                raise self.fail(tok)
+            else:
+                return left
+
+    def _numeric(self, operand: tuple[Any, str], tok: tuple[str, str, int]) -> None:
+        if operand[1] == STR:
+            raise ExprError(f"can't use {tok[1]!r} on text", tok[2])
+
+    def unary(self) -> tuple[Any, str]:
+        tok = self.peek()
+        if tok[0] == "op" and tok[1] == "-":
+            self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(tok, f"expression is nested more than {MAX_DEPTH} deep")
+            inner = self.unary()
+            self.depth -= 1
+            self._numeric(inner, tok)
+            if inner[0][0] == "num":
+                return ("num", -inner[0][1]), inner[1]
+            return ("neg", inner[0]), FLOAT if inner[1] == FLOAT else INT
+        if tok[0] == "op" and tok[1] == "+":
+            self.take()
+            return self.unary()
+        return self.atom()
+
+    def atom(self) -> tuple[Any, str]:
+        tok = self.take()
+        kind, text, pos = tok
+        if kind == "num":
+            value: int | float = float(text) if "." in text else int(text)
+            if abs(value) > MAX_LITERAL:
+                raise ExprError(f"number is too large (the limit is {MAX_LITERAL:,})", pos)
+            return ("num", value), FLOAT if isinstance(value, float) else INT
+        if kind == "str":
+            return ("str", text[1:-1]), STR
+        if kind == "op" and text == "(":
+            inner = self.expr()
+            self.expect(")")
+            return inner
+        if kind == "name":
+            if self.peek()[:2] == ("op", "("):
+                return self.call(tok)
+            if text == "true":
+                return ("num", True), BOOL
+            if text == "false":
+                return ("num", False), BOOL
+            if text == "turn":
+                return ("turn",), INT
+            if text in RESERVED:
+                raise self.fail(tok, f"'{text}' can't be used here")
+            return self.name(tok)
+        raise self.fail(tok)
+
+    def name(self, tok: tuple[str, str, int]) -> tuple[Any, str]:
+        text, pos = tok[1], tok[2]
+        info = self.scope.variable(text)
+        if info is not None:
+            t = {"int": INT, "bool": BOOL, "enum": STR}[info.type]
+            return ("var", info.slot), t
+        const = self.scope.constant(text)
+        if const is not None:
+            return ("str", const), STR
+        guess = self.scope.suggest(text, "variable")
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        if "." in text and text.split(".", 1)[1].startswith("_"):
+            raise ExprError(f"unknown name '{text}' (attribute access is not allowed)", pos)
+        raise ExprError(f"unknown variable '{text}'{hint}", pos)
+
+    def call(self, tok: tuple[str, str, int]) -> tuple[Any, str]:
+        fname, pos = tok[1], tok[2]
+        if fname not in FUNCTIONS:
+            guess = did_you_mean(fname, list(FUNCTIONS))
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            raise ExprError(f"unknown function '{fname}'{hint}", pos)
+        self.expect("(")
+        lo, hi = FUNCTIONS[fname]
+        if fname in ("visited", "ended"):
+            arg = self.take()
+            if arg[0] == "str":
+                ref = arg[1][1:-1]
+            elif arg[0] == "name":
+                ref = arg[1]
+            else:
+                raise self.fail(arg, f"{fname}() takes a {'node' if fname == 'visited' else 'character'} name")
+            self.expect(")")
+            if fname == "visited":
+                index = self.scope.node(ref)
+                if index is None:
+                    guess = self.scope.suggest(ref, "node")
+                    hint = f"; did you mean '{guess}'?" if guess else ""
+                    raise ExprError(f"unknown node '{ref}'{hint}", arg[2])
+                return ("visited", index), INT
+            index = self.scope.character(ref)
+            if index is None:
+                guess = self.scope.suggest(ref, "character")
+                hint = f"; did you mean '{guess}'?" if guess else ""
+                raise ExprError(f"unknown character '{ref}'{hint}", arg[2])
+            return ("ended", index), BOOL
+        args: list[tuple[Any, str]] = []
+        if self.peek()[:2] != ("op", ")"):
+            while True:
+                arg_tok = self.peek()
+                value = self.expr()
+                if value[1] == STR:
+                    raise ExprError(f"{fname}() takes numbers, not text", arg_tok[2])
+                args.append(value)
+                if self.peek()[:2] == ("op", ","):
+                    self.take()
+                    continue
+                break
+        self.expect(")")
+        if not lo <= len(args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise ExprError(f"{fname}() takes {want} argument{'s' if hi > 1 else ''}", pos)
+        if fname == "chance":
+            return ("call", fname, args[0][0]), BOOL
+        if fname == "random":
+            return ("call", fname, args[0][0], args[1][0]), INT
+        t = FLOAT if any(a[1] == FLOAT for a in args) else INT
+        return ("call", fname, *[a[0] for a in args]), t
+
+
+def _enum_values(node: Any, scope: Scope) -> tuple[str, ...]:
+    if node[0] != "var":
+        return ()
+    var = scope.slot_info(node[1])
+    return var.values if var is not None and var.type == "enum" else ()
+
+
+def parse(src: str, scope: Scope) -> tuple[Any, str]:
+    """Parse and check an expression: returns (tree, type) or raises ExprError."""
+    if not src.strip():
+        raise ExprError("empty expression", 0)
+    return _Parser(src, scope).parse()
+
+
+_ASSIGN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(\+=|-=|\*=|=)(?!=)")
+
+
+def parse_assignment(src: str, scope: Scope) -> tuple[Any, ...]:
+    """Parse `NAME = EXPR` (or +=, -=, *=): returns ("set", slot, op, tree, type)."""
+    if len(src) > MAX_LENGTH:
+        raise ExprError(f"effect is longer than {MAX_LENGTH} characters", 0)
+    m = _ASSIGN.match(src)
+    if m is None:
+        raise ExprError("an effect looks like 'name = value', 'name += 1' or 'name -= 1'", 0)
+    name, op = m.group(1), m.group(2)
+    info = scope.variable(name, write=True)
+    if info is None:
+        guess = scope.suggest(name, "variable")
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        raise ExprError(f"unknown variable '{name}'{hint}", m.start(1))
+    rest = src[m.end() :]
+    try:
+        tree, t = parse(rest, scope)
+    except ExprError as exc:
+        raise ExprError(exc.message, exc.offset + m.end()) from None
+    value_pos = m.end() + (len(rest) - len(rest.lstrip()))
+    if info.type == "enum":
+        if op != "=":
+            raise ExprError(f"'{name}' holds one of a list of values; only '=' works", m.start(2))
+        if t != STR:
+            raise ExprError(f"'{name}' must be set to one of: {', '.join(info.values)}", value_pos)
+        if tree[0] == "str" and tree[1] not in info.values:
+            guess = did_you_mean(tree[1], info.values)
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            raise ExprError(f"'{tree[1]}' is not one of {', '.join(info.values)}{hint}", value_pos)
+    elif info.type == "bool":
+        if op != "=":
+            raise ExprError(f"'{name}' is true or false; only '=' works", m.start(2))
+        if t == STR:
+            raise ExprError(f"'{name}' must be set to true or false", value_pos)
+    elif t == STR:
+        raise ExprError(f"'{name}' holds a number, not text", value_pos)
+    return ("set", info.slot, op, tree, t)
+
+
+# ---------------------------------------------------------------------------------------
+# Compilation to closures.
+# ---------------------------------------------------------------------------------------
+
+Fn = Callable[[Any], Any]
+
+_CMP: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _div(a: Any, b: Any) -> Any:
+    return a / b if b else 0
+
+
+def _floordiv(a: Any, b: Any) -> Any:
+    return a // b if b else 0
+
+
+def _mod(a: Any, b: Any) -> Any:
+    return a % b if b else 0
+
+
+_BIN: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": _div,
+    "//": _floordiv,
+    "%": _mod,
+}
+
+
+def _cmp_var_const(op: str, slot: int, c: Any) -> Fn:
+    # The commonest condition shape, `var OP constant`, gets a closure of its own.
+    if op == ">=":
+        return lambda st: st.v[slot] >= c
+    if op == ">":
+        return lambda st: st.v[slot] > c
+    if op == "<=":
+        return lambda st: st.v[slot] <= c
+    if op == "<":
+        return lambda st: st.v[slot] < c
+    if op == "==":
+        return lambda st: st.v[slot] == c
+    return lambda st: st.v[slot] != c
+
+
+def compile_expr(tree: Any) -> Fn:
+    """Turn a parsed expression into a function of the game state."""
+    kind = tree[0]
+    if kind in ("num", "str"):
+        value = tree[1]
+        return lambda st: value
+    if kind == "var":
+        slot = tree[1]
+        return lambda st: st.v[slot]
+    if kind == "turn":
+        return lambda st: st.turn
+    if kind == "visited":
+        index = tree[1]
+        return lambda st: st.visits[index]
+    if kind == "ended":
+        char = tree[1]
+        return lambda st: char in st.char_endings
+    if kind == "not":
+        inner = compile_expr(tree[1])
+        return lambda st: not inner(st)
+    if kind == "neg":
+        inner = compile_expr(tree[1])
+        return lambda st: -inner(st)
+    if kind == "and":
+        a, b = compile_expr(tree[1]), compile_expr(tree[2])
+        return lambda st: a(st) and b(st)
+    if kind == "or":
+        a, b = compile_expr(tree[1]), compile_expr(tree[2])
+        return lambda st: a(st) or b(st)
+    if kind == "cmp":
+        op, left, right = tree[1], tree[2], tree[3]
+        if left[0] == "var" and right[0] in ("num", "str"):
+            return _cmp_var_const(op, left[1], right[1])
+        f = _CMP[op]
+        a, b = compile_expr(left), compile_expr(right)
+        return lambda st: f(a(st), b(st))
+    if kind == "bin":
+        f = _BIN[tree[1]]
+        a, b = compile_expr(tree[2]), compile_expr(tree[3])
+        if tree[3][0] == "num" and tree[1] in ("+", "-", "*"):
+            c = tree[3][1]
+            return lambda st: f(a(st), c)
+        return lambda st: f(a(st), b(st))
+    if kind == "call":
+        return _compile_call(tree[1], [compile_expr(t) for t in tree[2:]])
+    raise ValueError(f"unknown expression node {kind!r}")
+
+
+def _compile_call(name: str, args: list[Fn]) -> Fn:
+    if name == "chance":
+        p = args[0]
+        return lambda st: st.random() < p(st)
+    if name == "random":
+        lo, hi = args
+        return lambda st: st.randint(int(lo(st)), int(hi(st)))
+    if name == "abs":
+        (x,) = args
+        return lambda st: abs(x(st))
+    if name == "clamp":
+        x, lo, hi = args
+        return lambda st: max(lo(st), min(hi(st), x(st)))
+    fn = min if name == "min" else max
+    if len(args) == 1:
+        (only,) = args
+        return only
+    return lambda st: fn([a(st) for a in args])

@@ -1,0 +1,204 @@
+"""Save files: versioned JSON, written atomically, read without ever being changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SaveError
+from .game import Game
+from .story import Story
+
+SAVE_FORMAT = "straight-and-narrow-save"
+SAVE_VERSION = 1
+MAX_SAVE_BYTES = 16 * 1024 * 1024
+AUTOSAVE = "autosave"
+QUICKSAVE = "quicksave"
+_SLOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
+
+
+def slot_path(saves_dir: Path, name: str) -> Path:
+    """The file for a slot name; names are letters, digits, '-' and '_' only (no paths)."""
+    if not isinstance(name, str) or not _SLOT.match(name):
+        raise SaveError(
+            f"'{name}' can't be a save name: use up to 40 letters, digits, '-' or '_'"
+        )
+    return Path(saves_dir) / f"{name}.json"
+
+
+def preview(game: Game) -> dict[str, Any]:
+    """A short description of a game for the load screen."""
+    story = game.story
+    lines = []
+    for char in story.characters:
+        shown = [v for v in story.variables if v.character == char.id and v.display != "hidden"]
+        parts = [f"{v.label} {game.v[v.slot]}" for v in shown[:4]]
+        lines.append(f"{char.name}: {', '.join(parts)}" if parts else char.name)
+    node = game.current_node
+    where = ""
+    turns = story.turns
+    if turns is not None and turns.counter is not None:
+        var = story.variables[turns.counter]
+        where = f"{var.label} {game.v[var.slot]}"
+    return {
+        "turn": game.turn,
+        "where": where,
+        "title": node.title or "",
+        "ending": game.ending.title if game.ending else None,
+        "cases": lines,
+    }
+
+
+def save_data(game: Game, label: str = "") -> dict[str, Any]:
+    """Everything a save file holds."""
+    return {
+        "format": SAVE_FORMAT,
+        "version": SAVE_VERSION,
+        "story": {"id": game.story.id, "title": game.story.title, "hash": game.story.content_hash},
+        "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "label": label,
+        "seed": game.seed,
+        "choices": list(game.log),
+        "preview": preview(game),
+        "state": game.to_dict(),
+    }
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that a crash or full disk leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def write_save(saves_dir: Path, name: str, game: Game, label: str = "") -> Path:
+    """Save a game to a slot; SaveError (with the reason) if it can't be written."""
+    path = slot_path(saves_dir, name)
+    data = json.dumps(save_data(game, label), ensure_ascii=False, separators=(",", ":"))
+    try:
+        atomic_write(path, data.encode("utf-8"))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SaveError(f"couldn't save to {path}: {reason}") from None
+    return path
+
+
+def read_save_file(path: Path) -> dict[str, Any]:
+    """Read and check a save file's outer shape (never changes the file)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SAVE_BYTES:
+            raise SaveError(f"the save is too large ({size:,} bytes)")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SaveError(f"there is no save called '{path.stem}'") from None
+    except OSError as exc:
+        raise SaveError(f"can't read the save: {exc.strerror}") from None
+    if not raw.strip():
+        raise SaveError("the save file is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SaveError("the save file is not text (damaged or not a save)") from None
+    except json.JSONDecodeError as exc:
+        raise SaveError(f"the save file is damaged or cut short ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise SaveError("the save file is damaged (nested too deeply)") from None
+    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+        raise SaveError("this file is not a Straight and Narrow save")
+    version = data.get("version")
+    if version != SAVE_VERSION:
+        raise SaveError(f"the save has format version {version!r}; this game reads version {SAVE_VERSION}")
+    story = data.get("story")
+    if not isinstance(story, dict) or not isinstance(story.get("id"), str):
+        raise SaveError("the save doesn't say which story it belongs to")
+    if not isinstance(data.get("state"), dict):
+        raise SaveError("the save has no game state")
+    return data
+
+
+def restore(data: dict[str, Any], story: Story) -> Game:
+    """A game from save data, for this story; SaveError says precisely why not."""
+    saved = data["story"]
+    if saved["id"] != story.id:
+        raise SaveError(f"this save belongs to another story ('{saved.get('title') or saved['id']}')")
+    try:
+        return Game.from_dict(story, data["state"])
+    except SaveError as exc:
+        if saved.get("hash") != story.content_hash:
+            raise SaveError(f"the story has changed since this save: {exc}") from None
+        raise
+
+
+def load_save(saves_dir: Path, name: str, story: Story) -> Game:
+    """Load a slot for this story."""
+    return restore(read_save_file(slot_path(saves_dir, name)), story)
+
+
+@dataclass
+class SaveSlot:
+    """A save file as the load screen lists it: usable, or with the reason it isn't."""
+
+    name: str
+    path: Path
+    ok: bool
+    reason: str = ""
+    saved_at: str = ""
+    preview: dict[str, Any] = field(default_factory=dict)
+    mtime: float = 0.0
+
+
+def list_saves(saves_dir: Path, story: Story) -> list[SaveSlot]:
+    """Every save in the folder, newest first; broken ones say why and are left alone."""
+    slots = []
+    try:
+        paths = sorted(Path(saves_dir).glob("*.json"))
+    except OSError:
+        return []
+    for path in paths:
+        if path.name.startswith("."):
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        slot = SaveSlot(path.stem, path, False, mtime=mtime)
+        try:
+            data = read_save_file(path)
+            slot.saved_at = str(data.get("saved_at", ""))
+            prev = data.get("preview")
+            slot.preview = prev if isinstance(prev, dict) else {}
+            restore(data, story)
+            slot.ok = True
+        except SaveError as exc:
+            slot.reason = str(exc)
+        slots.append(slot)
+    slots.sort(key=lambda s: -s.mtime)
+    return slots

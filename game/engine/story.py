@@ -1,0 +1,445 @@
+"""The compiled story: immutable after loading, shared by every game played from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .expr import FLOAT, compile_expr
+from .loader import END_TURN, HUB
+
+Fn = Callable[[Any], Any]
+Effect = Callable[[Any], None]
+
+__all__ = ["END_TURN", "HUB", "Story", "Variable", "Character", "Ending", "Node", "Choice"]
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A declared variable (one per character for character variables)."""
+
+    slot: int
+    name: str
+    base: str
+    type: str
+    initial: Any
+    min: int
+    max: int
+    values: tuple[str, ...]
+    label: str
+    group: str
+    display: str
+    track: bool
+    description: str
+    unit: str
+    character: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Character:
+    """A person in the story."""
+
+    index: int
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """An ending: of the whole story, or (with `character`) of one character's story."""
+
+    id: str
+    title: str
+    category: str
+    character: str | None
+    node: str
+
+
+class Choice:
+    """A compiled choice (or a hub event offered as a choice)."""
+
+    __slots__ = ("uid", "text", "cond", "reason", "cost", "effects", "target", "once", "fallback",
+                 "event")
+
+    def __init__(self) -> None:
+        self.uid = 0
+        self.text: Callable[[Any], str] = _const("")
+        self.cond: Fn | None = None
+        self.reason: Callable[[Any], str] | None = None
+        self.cost: tuple[tuple[int, Fn], ...] = ()
+        self.effects: Effect | None = None
+        self.target = 0
+        self.once = False
+        self.fallback = False
+        self.event: Event | None = None
+
+
+class Event:
+    """A storylet: a node that hubs offer while its condition holds."""
+
+    __slots__ = ("node", "priority", "weight", "once", "cooldown", "forced", "tags", "choice")
+
+    def __init__(self) -> None:
+        self.node = 0
+        self.priority = 0
+        self.weight: Fn = _const(1)
+        self.once = False
+        self.cooldown = 0
+        self.forced = False
+        self.tags: frozenset[str] | None = None
+        self.choice = Choice()
+
+
+class Node:
+    """A compiled node."""
+
+    __slots__ = ("index", "id", "scene", "file", "line", "title", "character", "text", "effects",
+                 "choices", "nav", "goto", "outs", "ending", "hub_tags", "hub_limit", "is_hub",
+                 "event", "fallback")
+
+    def __init__(self) -> None:
+        self.index = 0
+        self.id = ""
+        self.scene = ""
+        self.file = ""
+        self.line = 0
+        self.title: str | None = None
+        self.character: str | None = None
+        self.text: Callable[[Any, list[str]], None] | None = None
+        self.effects: Effect | None = None
+        self.choices: tuple[Choice, ...] = ()
+        self.fallback: Choice | None = None
+        self.nav = "choices"  # choices, goto, random, branch, end
+        self.goto = 0
+        self.outs: tuple[tuple[Fn | None, Effect | None, int], ...] = ()
+        self.ending: Ending | None = None
+        self.is_hub = False
+        self.hub_tags: frozenset[str] | None = None
+        self.hub_limit: int | None = None
+        self.event: Event | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turns:
+    """How time passes: counter and budget variables, refill, hub and end-of-turn rules."""
+
+    counter: int | None
+    budget: int | None
+    refill: Fn | None
+    hub: int
+    end_of_turn: Effect | None
+
+
+@dataclass(frozen=True)
+class Story:
+    """A loaded, checked and compiled story. Create games from it with `Game(story, seed)`."""
+
+    id: str
+    title: str
+    about: dict[str, Any]
+    start: int
+    variables: tuple[Variable, ...]
+    characters: tuple[Character, ...]
+    nodes: tuple[Node, ...]
+    events: tuple[Event, ...]
+    turns: Turns | None
+    content_hash: str
+    warnings: tuple[Any, ...] = ()
+    node_index: dict[str, int] = field(default_factory=dict)
+    var_index: dict[str, int] = field(default_factory=dict)
+    tracked: tuple[int, ...] = ()
+    endings: tuple[Ending, ...] = ()
+
+    def node(self, node_id: str) -> Node:
+        """The node with this full id (KeyError if there is none)."""
+        return self.nodes[self.node_index[node_id]]
+
+    def variable(self, name: str) -> Variable:
+        """The variable with this full name (KeyError if there is none)."""
+        return self.variables[self.var_index[name]]
+
+    def character(self, char_id: str) -> Character | None:
+        for c in self.characters:
+            if c.id == char_id:
+                return c
+        return None
+
+
+def _const(value: Any) -> Callable[[Any], Any]:
+    return lambda st: value
+
+
+def _fmt(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _formatted(f: Fn) -> Callable[[Any], str]:
+    return lambda st: _fmt(f(st))
+
+
+def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
+    """A text template: literal parts and ("e", tree) parts joined at render time."""
+    if all(isinstance(p, str) for p in parts):
+        text = "".join(parts)
+        return lambda st: text
+    fns: list[Callable[[Any], str]] = []
+    for p in parts:
+        if isinstance(p, str):
+            fns.append(_const(p))
+        else:
+            fns.append(_formatted(compile_expr(p[1])))
+    return lambda st: "".join(fn(st) for fn in fns)
+
+
+def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
+    """Compile text items into a renderer that appends paragraphs to a list."""
+    if not items:
+        return None
+    if all(item[0] == "p" and all(isinstance(x, str) for x in item[1]) for item in items):
+        paragraphs = ["".join(item[1]) for item in items]
+        return lambda st, out: out.extend(paragraphs)
+    renderers = [_compile_text_item(item, node_index) for item in items]
+
+    def render(st: Any, out: list[str]) -> None:
+        for r in renderers:
+            r(st, out)
+
+    return render
+
+
+def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]], None]:
+    kind = item[0]
+    if kind == "p":
+        t = compile_template(item[1])
+        return lambda st, out: out.append(t(st))
+    if kind == "if":
+        cond = compile_expr(item[1])
+        then = compile_text(item[2], node_index)
+        other = compile_text(item[3], node_index)
+
+        def conditional(st: Any, out: list[str]) -> None:
+            r = then if cond(st) else other
+            if r is not None:
+                r(st, out)
+
+        return conditional
+    alternatives = [compile_text(a, node_index) for a in item[1]]
+    count = len(alternatives)
+
+    if kind == "sequence":
+        def pick(st: Any) -> int:
+            return min(st.visits[node_index], count) - 1
+    elif kind == "cycle":
+        def pick(st: Any) -> int:
+            return (st.visits[node_index] - 1) % count
+    else:
+        def pick(st: Any) -> int:
+            return st.randint(0, count - 1)
+
+    def variation(st: Any, out: list[str]) -> None:
+        r = alternatives[max(0, pick(st))]
+        if r is not None:
+            r(st, out)
+
+    return variation
+
+
+def compile_effects(stmts: list[Any] | None, variables: tuple[Variable, ...]) -> Effect | None:
+    """Compile a list of effect statements into one function of the game state."""
+    if not stmts:
+        return None
+    fns = [_compile_stmt(s, variables) for s in stmts]
+    if len(fns) == 1:
+        return fns[0]
+
+    def run(st: Any) -> None:
+        for f in fns:
+            f(st)
+
+    return run
+
+
+def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
+    if stmt[0] == "if":
+        cond = compile_expr(stmt[1])
+        then = compile_effects(stmt[2], variables)
+        other = compile_effects(stmt[3], variables)
+
+        def conditional(st: Any) -> None:
+            f = then if cond(st) else other
+            if f is not None:
+                f(st)
+
+        return conditional
+    _, slot, op, tree, vtype = stmt
+    var = variables[slot]
+    value = compile_expr(tree)
+    if var.type == "bool":
+        return lambda st: st.v.__setitem__(slot, bool(value(st)))
+    if var.type == "enum":
+        allowed = frozenset(var.values)
+
+        def set_enum(st: Any) -> None:
+            new = value(st)
+            if new in allowed:
+                st.v[slot] = new
+
+        return set_enum
+    lo, hi = var.min, var.max
+    floor = vtype == FLOAT
+    if op == "+=" and tree[0] == "num" and not floor:
+        c = tree[1]
+
+        def add_const(st: Any) -> None:
+            v = st.v
+            x = v[slot] + c
+            v[slot] = lo if x < lo else hi if x > hi else x
+
+        return add_const
+    if op == "-=" and tree[0] == "num" and not floor:
+        c = tree[1]
+
+        def sub_const(st: Any) -> None:
+            v = st.v
+            x = v[slot] - c
+            v[slot] = lo if x < lo else hi if x > hi else x
+
+        return sub_const
+
+    def assign(st: Any) -> None:
+        v = st.v
+        rhs = value(st)
+        if op == "=":
+            x = rhs
+        elif op == "+=":
+            x = v[slot] + rhs
+        elif op == "-=":
+            x = v[slot] - rhs
+        else:
+            x = v[slot] * rhs
+        x = int(x // 1) if isinstance(x, float) else int(x)
+        v[slot] = lo if x < lo else hi if x > hi else x
+
+    return assign
+
+
+def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:
+    """Compile a checked IR into a Story."""
+    characters = tuple(
+        Character(i, c["id"], c["name"], c.get("description", "")) for i, c in enumerate(ir["characters"])
+    )
+    variables = tuple(
+        Variable(
+            slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
+            min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
+            group=v["group"], display=v["display"], track=v["track"],
+            description=v["description"], unit=v["unit"],
+            character=None if v["character"] is None else characters[v["character"]].id,
+        )
+        for i, v in enumerate(ir["vars"])
+    )
+    nodes: list[Node] = []
+    events: list[Event] = []
+    endings: list[Ending] = []
+    uid = 0
+
+    def make_choice(c: dict[str, Any], text_key: str = "text") -> Choice:
+        nonlocal uid
+        ch = Choice()
+        ch.uid = uid
+        uid += 1
+        ch.text = compile_template(c[text_key])
+        ch.cond = compile_expr(c["if"]) if c.get("if") is not None else None
+        ch.reason = compile_template(c["reason"]) if c.get("reason") is not None else None
+        ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"])
+        ch.effects = compile_effects(c.get("effects"), variables)
+        ch.target = c.get("goto", 0)
+        ch.once = c.get("once", False)
+        ch.fallback = c.get("fallback", False)
+        return ch
+
+    for index, n in enumerate(ir["nodes"]):
+        node = Node()
+        node.index = index
+        node.id = n["id"]
+        node.scene = n["scene"]
+        node.file = n["file"]
+        node.line = n["line"]
+        node.title = n["title"]
+        node.character = None if n["character"] is None else characters[n["character"]].id
+        node.text = compile_text(n["text"], index)
+        node.effects = compile_effects(n["effects"], variables)
+        choices = [make_choice(c) for c in n["choices"] if c]
+        node.fallback = next((c for c in choices if c.fallback), None)
+        node.choices = tuple(c for c in choices if not c.fallback)
+        nav = n["nav"]
+        node.nav = nav[0]
+        if nav[0] == "goto":
+            node.goto = nav[1]
+        elif nav[0] == "random":
+            node.outs = tuple((compile_expr(w), compile_effects(e, variables), t) for w, e, t in nav[1])
+        elif nav[0] == "branch":
+            node.outs = tuple(
+                (None if c is None else compile_expr(c), compile_effects(e, variables), t) for c, e, t in nav[1]
+            )
+        if n["ending"]:
+            e = n["ending"]
+            char = None if e["character"] is None else characters[e["character"]].id
+            node.ending = Ending(e["id"], e["title"], e["category"], char, node.id)
+            endings.append(node.ending)
+        if n["hub"] is not None:
+            node.is_hub = True
+            tags = n["hub"]["tags"]
+            node.hub_tags = frozenset(tags) if tags else None
+            node.hub_limit = n["hub"]["limit"]
+        if n["event"] is not None:
+            e = n["event"]
+            ev = Event()
+            ev.node = index
+            ev.priority = e["priority"]
+            ev.weight = compile_expr(e["weight"])
+            ev.once = e["once"]
+            ev.cooldown = e["cooldown"]
+            ev.forced = e["forced"]
+            ev.tags = frozenset(e["tags"]) if e["tags"] else None
+            ev.choice = make_choice(dict(e, goto=index, once=False, fallback=False), "title")
+            ev.choice.event = ev
+            node.event = ev
+            events.append(ev)
+        nodes.append(node)
+    turns = None
+    if ir["turns"] is not None:
+        t = ir["turns"]
+        turns = Turns(
+            counter=t["counter"],
+            budget=t["budget"],
+            refill=compile_expr(t["refill"]) if t["refill"] is not None else None,
+            hub=t["hub"],
+            end_of_turn=compile_effects(t["end_of_turn"], variables),
+        )
+    events.sort(key=lambda e: -e.priority)
+    return Story(
+        id=ir["id"],
+        title=ir["title"],
+        about=dict(ir["about"]),
+        start=ir["start"],
+        variables=variables,
+        characters=characters,
+        nodes=tuple(nodes),
+        events=tuple(events),
+        turns=turns,
+        content_hash=content_hash,
+        warnings=warnings,
+        node_index={n.id: n.index for n in nodes},
+        var_index={v.name: v.slot for v in variables},
+        tracked=tuple(v.slot for v in variables if v.track),
+        endings=tuple(endings),
+    )

@@ -1,0 +1,263 @@
+"""Safe, bounded YAML reading that keeps the line and column of every key and value.
+
+Built on the C event parser (never the constructor), so only plain data comes out: no tags,
+no Python objects. Duplicate keys, deep nesting and alias bombs are errors, not surprises.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - only without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_FLOW_DEPTH = 200
+MAX_EXPANDED_NODES = 2_000_000
+
+_STR = "tag:yaml.org,2002:str"
+_KNOWN_TAGS = {
+    None,
+    "!",
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)\Z")
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+class Map(dict):  # type: ignore[type-arg]
+    """A YAML mapping; `pos[key]` is (key line, key col, value line, value col, style)."""
+
+    __slots__ = ("line", "col", "pos")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line = line
+        self.col = col
+        self.pos: dict[str, tuple[int, int, int, int, str | None]] = {}
+
+
+class Seq(list):  # type: ignore[type-arg]
+    """A YAML sequence; `pos[i]` is (line, col, style) of item i."""
+
+    __slots__ = ("line", "col", "pos")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line = line
+        self.col = col
+        self.pos: list[tuple[int, int, str | None]] = []
+
+
+class YamlProblem(Exception):
+    """A file that is not acceptable YAML; line and column count from 1."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def _scalar(value: str, tag: str | None, plain: bool) -> Any:
+    if tag in (_STR, "!") or (tag is None and not plain):
+        return value
+    if tag is None or tag == "tag:yaml.org,2002:null" and value in _NULLS:
+        if value in _NULLS:
+            return None
+        b = _BOOLS.get(value)
+        if b is not None:
+            return b
+        if _INT.match(value):
+            return int(value)
+        if _FLOAT.match(value):
+            return float(value)
+        return value
+    if tag == "tag:yaml.org,2002:int" and _INT.match(value):
+        return int(value)
+    if tag == "tag:yaml.org,2002:float" and (_FLOAT.match(value) or _INT.match(value)):
+        return float(value)
+    if tag == "tag:yaml.org,2002:bool" and value in _BOOLS:
+        return _BOOLS[value]
+    raise ValueError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}")
+
+
+def _check_flow_depth(text: str) -> None:
+    # libyaml slows down badly on very deep flow nesting, so refuse it before parsing.
+    depth = 0
+    for m in _FLOW.finditer(text):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise YamlProblem(f"nesting is deeper than {MAX_FLOW_DEPTH} levels", line, col)
+        elif depth:
+            depth -= 1
+
+
+def decode(data: bytes) -> str:
+    """Decode story bytes as UTF-8, or raise YamlProblem at the first bad byte."""
+    if len(data) > MAX_FILE_BYTES:
+        raise YamlProblem(
+            f"file is too large ({len(data):,} bytes; the limit is {MAX_FILE_BYTES:,})"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise YamlProblem(
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8",
+            line,
+            col,
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def read(data: bytes) -> Any:
+    """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem."""
+    text = decode(data)
+    if "\x00" in text:
+        i = text.index("\x00")
+        raise YamlProblem("file contains a NUL character", text.count("\n", 0, i) + 1, 1)
+    _check_flow_depth(text)
+    try:
+        return _build(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = exc.problem or "invalid YAML"
+        if exc.context:
+            msg = f"{msg} ({exc.context})"
+        line = mark.line + 1 if mark else 1
+        col = mark.column + 1 if mark else 1
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            msg = "tab characters can't be used for indentation; use spaces"
+        raise YamlProblem(msg, line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {exc}") from None
+
+
+def _build(text: str) -> Any:
+    events = yaml.parse(text, Loader=_Loader)
+    stack: list[Any] = []  # containers being built
+    keys: list[Any] = []  # for maps: pending key (or _NOKEY); for seqs: unused
+    sizes: list[int] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    anchor_of: list[str | None] = []
+    total = 0
+    root: Any = None
+    have_root = False
+    docs = 0
+    nokey = keys  # sentinel object: "no key pending"
+
+    def add(value: Any, line: int, col: int, style: str | None, size: int, new: int) -> None:
+        nonlocal root, have_root, total
+        total += new
+        if total > MAX_EXPANDED_NODES:
+            raise YamlProblem(
+                "too many nodes once aliases are expanded (an alias bomb?)", line + 1, col + 1
+            )
+        if not stack:
+            root = value
+            have_root = True
+            return
+        parent = stack[-1]
+        sizes[-1] += size
+        if type(parent) is Seq:
+            parent.append(value)
+            parent.pos.append((line + 1, col + 1, style))
+            return
+        pending = keys[-1]
+        if pending is nokey:
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                raise YamlProblem("a mapping key must be a plain name", line + 1, col + 1)
+            key = value if isinstance(value, str) else str(value)
+            if key in parent:
+                first = parent.pos[key]
+                raise YamlProblem(
+                    f"duplicate key '{key}' (first used at line {first[0]})", line + 1, col + 1
+                )
+            keys[-1] = (key, line + 1, col + 1)
+            return
+        key, kl, kc = pending
+        parent[key] = value
+        parent.pos[key] = (kl, kc, line + 1, col + 1, style)
+        keys[-1] = nokey
+
+    ev: Any
+    for ev in events:
+        cls = type(ev)
+        if cls is yaml.ScalarEvent:
+            m = ev.start_mark
+            if ev.tag not in _KNOWN_TAGS:
+                raise YamlProblem(f"unsupported tag '{ev.tag}'", m.line + 1, m.column + 1)
+            try:
+                value = _scalar(ev.value, ev.tag, ev.implicit[0])
+            except ValueError as exc:
+                raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            add(value, m.line, m.column, ev.style, 1, 1)
+            if ev.anchor:
+                anchors[ev.anchor] = (value, 1)
+        elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+            m = ev.start_mark
+            if ev.tag not in _KNOWN_TAGS:
+                raise YamlProblem(f"unsupported tag '{ev.tag}'", m.line + 1, m.column + 1)
+            if len(stack) >= MAX_DEPTH:
+                raise YamlProblem(
+                    f"nesting is deeper than {MAX_DEPTH} levels", m.line + 1, m.column + 1
+                )
+            container: Any = (
+                Map(m.line + 1, m.column + 1)
+                if cls is yaml.MappingStartEvent
+                else Seq(m.line + 1, m.column + 1)
+            )
+            # Attach to the parent now so keys and positions are recorded in order.
+            stack.append(container)
+            keys.append(nokey)
+            sizes.append(1)
+            anchor_of.append(ev.anchor)
+        elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+            container = stack.pop()
+            keys.pop()
+            size = sizes.pop()
+            anchor = anchor_of.pop()
+            add(container, container.line - 1, container.col - 1, None, size, 1)
+            if anchor:
+                anchors[anchor] = (container, size)
+        elif cls is yaml.AliasEvent:
+            m = ev.start_mark
+            found = anchors.get(ev.anchor)
+            if found is None:
+                raise YamlProblem(f"unknown alias '*{ev.anchor}'", m.line + 1, m.column + 1)
+            add(found[0], m.line, m.column, None, found[1], found[1])
+        elif cls is yaml.DocumentStartEvent:
+            docs += 1
+            if docs > 1:
+                m = ev.start_mark
+                raise YamlProblem(
+                    "a story file holds one YAML document; remove the extra '---'",
+                    m.line + 1,
+                    m.column + 1,
+                )
+    if not have_root or root is None:
+        raise YamlProblem("file is empty")
+    return root

@@ -1,0 +1,168 @@
+"""`iom play --plain`: the game as plain lines on stdin and stdout."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .engine import ChoiceError, Game, SaveError, StoryRuntimeError
+from .engine.saves import AUTOSAVE, write_save
+
+HELP = """Type the number of a choice and press Enter.
+Other commands: undo, save NAME, status, help, quit (saves first)."""
+
+
+class PlainGame:
+    """Drives a Game from lines of text; every choice is autosaved."""
+
+    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78) -> None:
+        self.game = game
+        self.saves_dir = saves_dir
+        self.out = out
+        self.width = width
+        self.save_warned = False
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def wrap(self, text: str) -> str:
+        return textwrap.fill(text, self.width) if len(text) > self.width else text
+
+    def status_line(self) -> str:
+        story, game = self.game.story, self.game
+        turns = story.turns
+        if turns is None:
+            return ""
+        parts = []
+        for slot in (turns.counter, turns.budget):
+            if slot is not None:
+                var = story.variables[slot]
+                parts.append(f"{var.label}: {game.v[slot]}")
+        return " | ".join(parts)
+
+    def show(self) -> None:
+        game = self.game
+        for para in game.passage:
+            self.say(self.wrap(para))
+            self.say()
+        if game.ended:
+            return
+        for notice in game.notices:
+            self.say(f"  ({notice})")
+        status = self.status_line()
+        if status:
+            self.say(f"[{status}]")
+        n = 0
+        for opt in game.choices:
+            if opt.enabled:
+                n += 1
+                cost = f" ({opt.cost})" if opt.cost else ""
+                self.say(f"{n}. {opt.text}{cost}")
+        for opt in game.choices:
+            if not opt.enabled:
+                self.say(f"-  {opt.text} (unavailable: {opt.reason})")
+
+    def enabled(self) -> list[int]:
+        return [o.index for o in self.game.choices if o.enabled]
+
+    def autosave(self) -> None:
+        try:
+            write_save(self.saves_dir, AUTOSAVE, self.game)
+        except SaveError as exc:
+            if not self.save_warned:
+                self.say(f"(Autosave failed: {exc}. Play goes on.)")
+                self.save_warned = True
+
+    def finish(self) -> None:
+        ending = self.game.ending
+        assert ending is not None
+        for char, end in self.game.character_endings().items():
+            c = self.game.story.character(char)
+            self.say(f"{c.name if c else char}: {end.title}")
+        self.say(f"Ending: {ending.title}" + (f" ({ending.category})" if ending.category else ""))
+
+    def command(self, line: str) -> bool:
+        """Handle one line of input; True when the game should stop."""
+        words = line.split()
+        if not words:
+            return False
+        word = words[0].lower()
+        choices = self.enabled()
+        if word.isdigit():
+            n = int(word)
+            if not 1 <= n <= len(choices):
+                self.say(f"Please type a number from 1 to {len(choices)}.")
+                return False
+            try:
+                self.game.choose(choices[n - 1])
+            except ChoiceError as exc:
+                self.say(f"You can't do that: {exc}.")
+                return False
+            except StoryRuntimeError as exc:
+                self.say(f"The story has a fault and can't go on from here: {exc}")
+                return False
+            self.autosave()
+            self.say()
+            self.show()
+            if self.game.ended:
+                self.finish()
+                return True
+            return False
+        if word in ("u", "undo"):
+            if self.game.undo():
+                self.say("Undone.")
+                self.say()
+                self.show()
+            else:
+                self.say("There is nothing to undo.")
+            return False
+        if word in ("s", "save"):
+            name = words[1] if len(words) > 1 else "quicksave"
+            try:
+                path = write_save(self.saves_dir, name, self.game)
+                self.say(f"Saved to {path}.")
+            except SaveError as exc:
+                self.say(f"Not saved: {exc}")
+            return False
+        if word in ("status", "st"):
+            for var in self.game.story.variables:
+                if var.display != "hidden":
+                    self.say(f"  {var.name}: {self.game.v[var.slot]}")
+            return False
+        if word in ("h", "help", "?"):
+            self.say(HELP)
+            return False
+        if word in ("q", "quit", "exit"):
+            self.autosave()
+            self.say("Saved. Goodbye.")
+            return True
+        self.say(f"Please type a number from 1 to {len(choices)} (or 'help').")
+        return False
+
+
+def _lines(stream: IO[bytes]) -> Iterator[str]:
+    for raw in stream:
+        yield raw.decode("utf-8", errors="replace").strip()
+
+
+def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str]) -> int:
+    """Play until an ending, 'quit' or end of input; returns the exit code."""
+    plain = PlainGame(game, saves_dir, out)
+    plain.show()
+    if game.ended:
+        plain.finish()
+        return 0
+    out.write("> ")
+    out.flush()
+    for line in _lines(stdin):
+        if plain.command(line):
+            out.flush()
+            return 0
+        out.write("> ")
+        out.flush()
+    plain.say()
+    plain.autosave()
+    plain.say("End of input: the game is saved. Continue with: iom play --plain --load autosave")
+    return 0
