@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
-from .story import HUB, Choice, Ending, Node, Story
+from .story import END_TURN, HUB, MAX_CHOICES_PER_NODE, Choice, Ending, Node, Story, choice_uid
 
 MAX_AUTO_STEPS = 10_000
 UNDO_LIMIT = 200
@@ -115,7 +115,7 @@ class Game:
 
     @property
     def current_node(self) -> Node:
-        return self.story.nodes[self.node]
+        return self.story.node_at(self.node)
 
     @property
     def can_undo(self) -> bool:
@@ -212,7 +212,7 @@ class Game:
             if steps > MAX_AUTO_STEPS:
                 raise StoryRuntimeError(
                     f"the story went through {MAX_AUTO_STEPS:,} nodes without stopping for a "
-                    f"choice (an endless loop?), last at '{nodes[target].id if target >= 0 else target}'"
+                    f"choice (an endless loop?), last at '{self.story.node_ids[target] if target >= 0 else target}'"
                 )
             if target < 0:
                 if target == HUB:
@@ -227,6 +227,8 @@ class Game:
                     target = turns.hub
                 continue
             node = nodes[target]
+            if node is None:
+                node = self.story.node_at(target)
             if node.is_hub:
                 self.hub = target
                 forced = self._forced_event(node)
@@ -327,15 +329,21 @@ class Game:
     def _options(self, node: Node) -> list[Option]:
         options: list[Option] = []
         once_used = self.once_used
-        for i, ch in enumerate(node.choices):
+        for ch in node.choices:
             if ch.once and ch.uid in once_used:
                 continue
-            opt = self._option(len(options), ch, f"c{i}")
-            if opt is not None:
-                options.append(opt)
+            if ch.cost or (ch.cond is not None and ch.reason is not None):
+                opt = self._option(len(options), ch, ch.ref)
+                if opt is not None:
+                    options.append(opt)
+                continue
+            cond = ch.cond
+            if cond is not None and not cond(self):
+                continue
+            options.append(Option(len(options), ch.text(self), True, "", "", ch, ch.ref))
         if node.is_hub:
             for ev in self._hub_events(node):
-                opt = self._option(len(options), ev.choice, f"e{ev.node}")
+                opt = self._option(len(options), ev.choice, ev.choice.ref)
                 if opt is not None:
                     options.append(opt)
         return options
@@ -461,16 +469,16 @@ class Game:
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""
         story = self.story
-        nodes = story.nodes
+        nodes = story.node_ids
         return {
             "version": STATE_VERSION,
             "seed": self.seed,
             "rng": self.rng,
             "turn": self.turn,
-            "node": nodes[self.node].id,
-            "hub": nodes[self.hub].id if self.hub >= 0 else None,
+            "node": nodes[self.node],
+            "hub": nodes[self.hub] if self.hub >= 0 else None,
             "vars": {var.name: self.v[var.slot] for var in story.variables},
-            "visits": {nodes[i].id: n for i, n in enumerate(self.visits) if n},
+            "visits": {nodes[i]: n for i, n in enumerate(self.visits) if n},
             "passage": list(self.passage),
             "options": [
                 {"ref": o.ref, "text": o.text, "enabled": o.enabled, "reason": o.reason, "cost": o.cost}
@@ -478,7 +486,7 @@ class Game:
             ],
             "once_used": sorted(self._choice_key(uid) for uid in self.once_used),
             "events": {
-                nodes[i].id: [self.ev_count.get(i, 0), self.ev_last.get(i), self.ev_forced.get(i)]
+                nodes[i]: [self.ev_count.get(i, 0), self.ev_last.get(i), self.ev_forced.get(i)]
                 for i in set(self.ev_count) | set(self.ev_last) | set(self.ev_forced)
             },
             "character_endings": {story.characters[c].id: e for c, e in self.char_endings.items()},
@@ -491,11 +499,8 @@ class Game:
         }
 
     def _choice_key(self, uid: int) -> str:
-        for node in self.story.nodes:
-            for i, ch in enumerate(node.choices):
-                if ch.uid == uid:
-                    return f"{node.id}#{i}"
-        return f"#{uid}"
+        node, i = divmod(uid, MAX_CHOICES_PER_NODE)
+        return f"{self.story.node_ids[node]}#{i}"
 
     @classmethod
     def from_dict(cls, story: Story, data: Any, *, record: bool = True) -> Game:
@@ -560,7 +565,7 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
         if node_id in story.node_index:
             game.visits[story.node_index[node_id]] = whole(n, "visit count")
     game.passage = [str(p) for p in data["passage"]]
-    node = story.nodes[game.node]
+    node = story.node_at(game.node)
     game.options = []
     for i, o in enumerate(data["options"]):
         ref = o["ref"]
@@ -569,18 +574,18 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
         if ref[0] == "c":
             ch = node.choices[int(ref[1:])]
         elif ref[0] == "e":
-            ev_node = story.nodes[int(ref[1:])]
+            ev_node = story.node_at(int(ref[1:]))
             if ev_node.event is None:
                 raise SaveError("a saved choice refers to an event that no longer exists")
             ch = ev_node.event.choice
         else:
             raise SaveError("a saved choice is damaged")
         game.options.append(Option(i, str(o["text"]), bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ref))
-    keys = {}
-    for n in story.nodes:
-        for i, ch in enumerate(n.choices):
-            keys[f"{n.id}#{i}"] = ch.uid
-    game.once_used = {keys[k] for k in data["once_used"] if k in keys}
+    game.once_used = set()
+    for key in data["once_used"]:
+        node_id, _, idx = str(key).rpartition("#")
+        if node_id in story.node_index and idx.isdigit():
+            game.once_used.add(choice_uid(story.node_index[node_id], int(idx)))
     game.ev_count, game.ev_last, game.ev_forced = {}, {}, {}
     for node_id, (count, last, forced) in data["events"].items():
         if node_id not in story.node_index:

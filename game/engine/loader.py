@@ -141,6 +141,26 @@ class _Scope:
         self.read: set[int] = set()
         self.written: set[int] = set()
         self.visited_nodes: set[int] = set()
+        self._memo: dict[tuple[str, str, str], Any] = {}
+
+    def parse(self, kind: str, src: str) -> Any:
+        """Parse an expression or assignment, reusing the result for repeated sources."""
+        key = (kind, self.scene if ("visited" in src or "ended" in src) else "", src)
+        hit = self._memo.get(key)
+        if hit is not None:
+            result, read, written = hit
+            self.read.update(read)
+            self.written.update(written)
+            return result
+        outer_read, outer_written = self.read, self.written
+        self.read, self.written = set(), set()
+        try:
+            result = ex.parse_assignment(src, self) if kind == "set" else ex.parse(src, self)
+        finally:
+            read, written = self.read, self.written
+            self.read, self.written = outer_read | read, outer_written | written
+        self._memo[key] = (result, read, written)
+        return result
 
     def variable(self, name: str, write: bool = False) -> ex.VarInfo | None:
         info = self.vars.get(name)
@@ -570,7 +590,7 @@ class _Builder:
             src.error(line, col, f"expected an expression, not {_type_name(value)}")
             return ("num", 0)
         try:
-            tree, t = ex.parse(value, self.scope)
+            tree, t = self.scope.parse("expr", value)
         except ex.ExprError as exc:
             self._expr_error(src, line, col, style, value, exc)
             return ("num", 0)
@@ -602,7 +622,7 @@ class _Builder:
             line, col, style = src.at_value(value, i)
             if isinstance(item, str):
                 try:
-                    out.append(ex.parse_assignment(item, self.scope))
+                    out.append(self.scope.parse("set", item))
                 except ex.ExprError as exc:
                     self._expr_error(src, line, col, style, item, exc)
             elif isinstance(item, Map):
@@ -643,7 +663,7 @@ class _Builder:
                     return (text,)
                 source = text[i + 1 : end]
                 try:
-                    tree, _t = ex.parse(source, self.scope)
+                    tree, _t = self.scope.parse("expr", source)
                 except ex.ExprError as exc:
                     self._expr_error(src, line, col, style, text, ex.ExprError(exc.message, i + 1 + exc.offset))
                     return (text,)

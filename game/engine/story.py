@@ -61,7 +61,7 @@ class Choice:
     """A compiled choice (or a hub event offered as a choice)."""
 
     __slots__ = ("uid", "text", "cond", "reason", "cost", "effects", "target", "once", "fallback",
-                 "event")
+                 "event", "ref")
 
     def __init__(self) -> None:
         self.uid = 0
@@ -74,6 +74,7 @@ class Choice:
         self.once = False
         self.fallback = False
         self.event: Event | None = None
+        self.ref = ""
 
 
 class Event:
@@ -142,7 +143,8 @@ class Story:
     start: int
     variables: tuple[Variable, ...]
     characters: tuple[Character, ...]
-    nodes: tuple[Node, ...]
+    nodes: list[Node | None]
+    node_ids: tuple[str, ...]
     events: tuple[Event, ...]
     turns: Turns | None
     content_hash: str
@@ -151,10 +153,22 @@ class Story:
     var_index: dict[str, int] = field(default_factory=dict)
     tracked: tuple[int, ...] = ()
     endings: tuple[Ending, ...] = ()
+    compiler: Any = None
+
+    def node_at(self, index: int) -> Node:
+        """The compiled node at an index (compiled now if it never was)."""
+        node = self.nodes[index]
+        if node is None:
+            node = self.nodes[index] = self.compiler.node(index)
+        return node
 
     def node(self, node_id: str) -> Node:
         """The node with this full id (KeyError if there is none)."""
-        return self.nodes[self.node_index[node_id]]
+        return self.node_at(self.node_index[node_id])
+
+    def ir_node(self, index: int) -> dict[str, Any]:
+        """The checked, uncompiled form of a node (for tools that inspect the whole story)."""
+        return self.compiler.ir_nodes[index]  # type: ignore[no-any-return]
 
     def variable(self, name: str) -> Variable:
         """The variable with this full name (KeyError if there is none)."""
@@ -181,22 +195,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _formatted(f: Fn) -> Callable[[Any], str]:
-    return lambda st: _fmt(f(st))
-
-
 def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
     """A text template: literal parts and ("e", tree) parts joined at render time."""
     if all(isinstance(p, str) for p in parts):
         text = "".join(parts)
         return lambda st: text
-    fns: list[Callable[[Any], str]] = []
+    pieces: list[str] = []
+    fns: list[Fn] = []
     for p in parts:
         if isinstance(p, str):
-            fns.append(_const(p))
+            pieces.append(p.replace("{", "{{").replace("}", "}}"))
         else:
-            fns.append(_formatted(compile_expr(p[1])))
-    return lambda st: "".join(fn(st) for fn in fns)
+            pieces.append("{}")
+            fns.append(compile_expr(p[1]))
+    fmt = "".join(pieces).format
+    if len(fns) == 1:
+        (f,) = fns
+
+        def one(st: Any) -> str:
+            x = f(st)
+            return fmt(x if type(x) is int or type(x) is str else _fmt(x))
+
+        return one
+
+    def many(st: Any) -> str:
+        return fmt(*[x if type(x) is int or type(x) is str else _fmt(x) for x in [f(st) for f in fns]])
+
+    return many
 
 
 def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
@@ -206,6 +231,17 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
     if all(item[0] == "p" and all(isinstance(x, str) for x in item[1]) for item in items):
         paragraphs = ["".join(item[1]) for item in items]
         return lambda st, out: out.extend(paragraphs)
+    if all(item[0] == "p" for item in items):
+        # Plain paragraphs, some with {interpolation}: one loop, no renderer per paragraph.
+        plain = [(True, "".join(item[1])) if all(isinstance(x, str) for x in item[1])
+                 else (False, compile_template(item[1])) for item in items]
+
+        def paragraphs_only(st: Any, out: list[str]) -> None:
+            append = out.append
+            for is_text, p in plain:
+                append(p if is_text else p(st))  # type: ignore[operator]
+
+        return paragraphs_only
     renderers = [_compile_text_item(item, node_index) for item in items]
 
     def render(st: Any, out: list[str]) -> None:
@@ -331,31 +367,28 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
     return assign
 
 
-def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:
-    """Compile a checked IR into a Story."""
-    characters = tuple(
-        Character(i, c["id"], c["name"], c.get("description", "")) for i, c in enumerate(ir["characters"])
-    )
-    variables = tuple(
-        Variable(
-            slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
-            min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
-            group=v["group"], display=v["display"], track=v["track"],
-            description=v["description"], unit=v["unit"],
-            character=None if v["character"] is None else characters[v["character"]].id,
-        )
-        for i, v in enumerate(ir["vars"])
-    )
-    nodes: list[Node] = []
-    events: list[Event] = []
-    endings: list[Ending] = []
-    uid = 0
+MAX_CHOICES_PER_NODE = 1024
 
-    def make_choice(c: dict[str, Any], text_key: str = "text") -> Choice:
-        nonlocal uid
+
+def choice_uid(node_index: int, choice_index: int) -> int:
+    """A stable number for a node's choice (events use -1 - node index)."""
+    return node_index * MAX_CHOICES_PER_NODE + choice_index
+
+
+class _Compiler:
+    """Compiles IR nodes into runtime nodes, on demand: a story pays only for what is played."""
+
+    def __init__(self, ir_nodes: list[Any], variables: tuple[Variable, ...],
+                 characters: tuple[Character, ...], endings: dict[str, Ending]) -> None:
+        self.ir_nodes = ir_nodes
+        self.variables = variables
+        self.characters = characters
+        self.endings = endings
+
+    def choice(self, c: dict[str, Any], uid: int, text_key: str = "text") -> Choice:
+        variables = self.variables
         ch = Choice()
         ch.uid = uid
-        uid += 1
         ch.text = compile_template(c[text_key])
         ch.cond = compile_expr(c["if"]) if c.get("if") is not None else None
         ch.reason = compile_template(c["reason"]) if c.get("reason") is not None else None
@@ -364,9 +397,12 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
+        ch.ref = f"e{-1 - uid}" if uid < 0 else f"c{uid % MAX_CHOICES_PER_NODE}"
         return ch
 
-    for index, n in enumerate(ir["nodes"]):
+    def node(self, index: int) -> Node:
+        n = self.ir_nodes[index]
+        variables = self.variables
         node = Node()
         node.index = index
         node.id = n["id"]
@@ -374,10 +410,10 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         node.file = n["file"]
         node.line = n["line"]
         node.title = n["title"]
-        node.character = None if n["character"] is None else characters[n["character"]].id
+        node.character = None if n["character"] is None else self.characters[n["character"]].id
         node.text = compile_text(n["text"], index)
         node.effects = compile_effects(n["effects"], variables)
-        choices = [make_choice(c) for c in n["choices"] if c]
+        choices = [self.choice(c, choice_uid(index, i)) for i, c in enumerate(n["choices"]) if c]
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
         nav = n["nav"]
@@ -391,10 +427,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
                 (None if c is None else compile_expr(c), compile_effects(e, variables), t) for c, e, t in nav[1]
             )
         if n["ending"]:
-            e = n["ending"]
-            char = None if e["character"] is None else characters[e["character"]].id
-            node.ending = Ending(e["id"], e["title"], e["category"], char, node.id)
-            endings.append(node.ending)
+            node.ending = self.endings[n["ending"]["id"]]
         if n["hub"] is not None:
             node.is_hub = True
             tags = n["hub"]["tags"]
@@ -410,11 +443,42 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             ev.cooldown = e["cooldown"]
             ev.forced = e["forced"]
             ev.tags = frozenset(e["tags"]) if e["tags"] else None
-            ev.choice = make_choice(dict(e, goto=index, once=False, fallback=False), "title")
+            ev.choice = self.choice(dict(e, goto=index, once=False, fallback=False), -1 - index, "title")
             ev.choice.event = ev
             node.event = ev
-            events.append(ev)
-        nodes.append(node)
+        return node
+
+
+def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:
+    """Make a Story from a checked IR. Nodes compile when first reached (events at once)."""
+    characters = tuple(
+        Character(i, c["id"], c["name"], c.get("description", "")) for i, c in enumerate(ir["characters"])
+    )
+    variables = tuple(
+        Variable(
+            slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
+            min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
+            group=v["group"], display=v["display"], track=v["track"],
+            description=v["description"], unit=v["unit"],
+            character=None if v["character"] is None else characters[v["character"]].id,
+        )
+        for i, v in enumerate(ir["vars"])
+    )
+    ir_nodes = ir["nodes"]
+    endings: dict[str, Ending] = {}
+    for n in ir_nodes:
+        e = n["ending"]
+        if e:
+            char = None if e["character"] is None else characters[e["character"]].id
+            endings[e["id"]] = Ending(e["id"], e["title"], e["category"], char, n["id"])
+    compiler = _Compiler(ir_nodes, variables, characters, endings)
+    nodes: list[Node | None] = [None] * len(ir_nodes)
+    events: list[Event] = []
+    for i, n in enumerate(ir_nodes):
+        if n["event"] is not None or n["hub"] is not None:
+            node = nodes[i] = compiler.node(i)
+            if node.event is not None:
+                events.append(node.event)
     turns = None
     if ir["turns"] is not None:
         t = ir["turns"]
@@ -426,6 +490,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             end_of_turn=compile_effects(t["end_of_turn"], variables),
         )
     events.sort(key=lambda e: -e.priority)
+    node_ids = tuple(n["id"] for n in ir_nodes)
     return Story(
         id=ir["id"],
         title=ir["title"],
@@ -433,13 +498,15 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         start=ir["start"],
         variables=variables,
         characters=characters,
-        nodes=tuple(nodes),
+        nodes=nodes,
+        node_ids=node_ids,
         events=tuple(events),
         turns=turns,
         content_hash=content_hash,
         warnings=warnings,
-        node_index={n.id: n.index for n in nodes},
+        node_index={nid: i for i, nid in enumerate(node_ids)},
         var_index={v.name: v.slot for v in variables},
         tracked=tuple(v.slot for v in variables if v.track),
-        endings=tuple(endings),
+        endings=tuple(endings.values()),
+        compiler=compiler,
     )
