@@ -154,7 +154,8 @@ class _Parser:
     def expect(self, text: str) -> None:
         tok = self.take()
         if tok[1] != text or tok[0] not in ("op",):
-            raise self.fail(tok, f"expected {text!r}" if tok[0] != "end" else None)
+            where = "the expression ends" if tok[0] == "end" else f"found {tok[1]!r}"
+            raise self.fail(tok, f"expected {text!r} but {where}")
 
     # -- grammar -------------------------------------------------------------------------
     def parse(self) -> tuple[Any, str]:

@@ -8,11 +8,12 @@ game's own seeded generator, so a seed plus the choice log replays a game exactl
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
-from .story import END_TURN, HUB, MAX_CHOICES_PER_NODE, Choice, Ending, Node, Story, choice_uid
+from .story import HUB, MAX_CHOICES_PER_NODE, Choice, Ending, Node, Story, choice_uid
 
 MAX_AUTO_STEPS = 10_000
 UNDO_LIMIT = 200
@@ -60,7 +61,10 @@ class Notice:
 class Game:
     """One playthrough of a story, from a seed."""
 
-    def __init__(self, story: Story, seed: int = 0, *, record: bool = True) -> None:
+    def __init__(self, story: Story, seed: int = 0, *, record: bool = True, start: str | None = None,
+                 values: Mapping[str, Any] | None = None) -> None:
+        """Begin a game at the story's start, or (to test a branch) at node `start` with
+        variables preset from `values`; ValueError names an unknown node or variable."""
         self.story = story
         self.seed = int(seed) & _MASK
         self.record = record
@@ -85,8 +89,19 @@ class Game:
         self.notices: list[Notice] = []
         self._undo: deque[tuple[Any, ...]] = deque(maxlen=UNDO_LIMIT if record else 0)
         self._char_ids = {c.id: c.index for c in story.characters}
+        first = story.start
+        if start is not None:
+            if start not in story.node_index:
+                raise ValueError(f"there is no node '{start}'")
+            first = story.node_index[start]
+            if story.turns is not None:
+                self.hub = story.turns.hub  # so '<hub>' works without passing a hub first
+        for name, value in (values or {}).items():
+            if name not in story.var_index:
+                raise ValueError(f"there is no variable '{name}'")
+            self.set_var(name, value)
         self._record_turn()
-        self._run(story.start)
+        self._run(first)
 
     # -- random numbers (splitmix64: tiny state, same on every platform) -----------------
     def random(self) -> float:

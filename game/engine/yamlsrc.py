@@ -214,7 +214,7 @@ def _build(text: str) -> Any:
                 value = _scalar(ev.value, ev.tag, ev.implicit[0])
             except ValueError as exc:
                 raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
-            add(value, m.line, m.column, ev.style, 1, 1)
+            add(value, m.line, m.column, ev.style or None, 1, 1)
             if ev.anchor:
                 anchors[ev.anchor] = (value, 1)
         elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
