@@ -497,6 +497,39 @@ def _cmp_var_const(op: str, slot: int, c: Any) -> Fn:
     return lambda st: st.v[slot] != c
 
 
+def _var_const_cmps(tree: Any, out: list[tuple[int, Callable[[Any, Any], Any], Any]]) -> bool:
+    if tree[0] == "and":
+        return _var_const_cmps(tree[1], out) and _var_const_cmps(tree[2], out)
+    if tree[0] == "cmp" and tree[2][0] == "var" and tree[3][0] in ("num", "str"):
+        out.append((tree[2][1], _CMP[tree[1]], tree[3][1]))
+        return True
+    return False
+
+
+def _fused_and(tree: Any) -> Fn | None:
+    # `a >= 1 and b < 7 and ...`, the commonest compound condition, in one closure.
+    parts: list[tuple[int, Callable[[Any, Any], Any], Any]] = []
+    if not _var_const_cmps(tree, parts):
+        return None
+    if len(parts) == 2:
+        (s1, f1, c1), (s2, f2, c2) = parts
+
+        def both(st: Any) -> Any:
+            v = st.v
+            return f1(v[s1], c1) and f2(v[s2], c2)
+
+        return both
+
+    def every(st: Any) -> bool:
+        v = st.v
+        for slot, f, c in parts:
+            if not f(v[slot], c):
+                return False
+        return True
+
+    return every
+
+
 def compile_expr(tree: Any) -> Fn:
     """Turn a parsed expression into a function of the game state."""
     kind = tree[0]
@@ -521,6 +554,9 @@ def compile_expr(tree: Any) -> Fn:
         inner = compile_expr(tree[1])
         return lambda st: -inner(st)
     if kind == "and":
+        fused = _fused_and(tree)
+        if fused is not None:
+            return fused
         a, b = compile_expr(tree[1]), compile_expr(tree[2])
         return lambda st: a(st) and b(st)
     if kind == "or":

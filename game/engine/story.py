@@ -162,6 +162,11 @@ class Story:
             node = self.nodes[index] = self.compiler.node(index)
         return node
 
+    def compile_all(self) -> None:
+        """Compile every node now (games otherwise compile each node when first reached)."""
+        for i in range(len(self.nodes)):
+            self.node_at(i)
+
     def node(self, node_id: str) -> Node:
         """The node with this full id (KeyError if there is none)."""
         return self.node_at(self.node_index[node_id])
@@ -292,7 +297,21 @@ def compile_effects(stmts: list[Any] | None, variables: tuple[Variable, ...]) ->
     """Compile a list of effect statements into one function of the game state."""
     if not stmts:
         return None
-    fns = [_compile_stmt(s, variables) for s in stmts]
+    fns: list[Effect] = []
+    run: list[tuple[int, int, int, int]] = []  # consecutive `int += / -= constant`
+    for stmt in stmts:
+        if (stmt[0] == "set" and stmt[2] in ("+=", "-=") and stmt[3][0] == "num" and stmt[4] != FLOAT
+                and variables[stmt[1]].type == "int"):
+            var = variables[stmt[1]]
+            delta = stmt[3][1] if stmt[2] == "+=" else -stmt[3][1]
+            run.append((stmt[1], int(delta), var.min, var.max))
+            continue
+        if run:
+            fns.append(_adjust(run))
+            run = []
+        fns.append(_compile_stmt(stmt, variables))
+    if run:
+        fns.append(_adjust(run))
     if len(fns) == 1:
         return fns[0]
 
@@ -301,6 +320,28 @@ def compile_effects(stmts: list[Any] | None, variables: tuple[Variable, ...]) ->
             f(st)
 
     return run
+
+
+def _adjust(changes: list[tuple[int, int, int, int]]) -> Effect:
+    """Several `var += constant` effects as one function."""
+    if len(changes) == 1:
+        ((slot, delta, lo, hi),) = changes
+
+        def one(st: Any) -> None:
+            v = st.v
+            x = v[slot] + delta
+            v[slot] = lo if x < lo else hi if x > hi else x
+
+        return one
+    items = tuple(changes)
+
+    def many(st: Any) -> None:
+        v = st.v
+        for slot, delta, lo, hi in items:
+            x = v[slot] + delta
+            v[slot] = lo if x < lo else hi if x > hi else x
+
+    return many
 
 
 def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
