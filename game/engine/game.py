@@ -210,11 +210,15 @@ class Game:
         self.notices = []
         return True
 
-    def _take(self, ch: Choice) -> None:
+    def _pay(self, ch: Choice) -> None:
         v = self.v
         for slot, amount in ch.cost:
             var = self.story.variables[slot]
             v[slot] = max(var.min, min(var.max, int(v[slot] - amount(self))))
+
+    def _take(self, ch: Choice) -> None:
+        if ch.cost:
+            self._pay(ch)
         if ch.once:
             self.once_used.add(ch.uid)
         ev = ch.event
@@ -255,6 +259,7 @@ class Game:
                 self.hub = target
                 forced = self._forced_event(node)
                 if forced is not None:
+                    self._pay(nodes[forced].event.choice)  # type: ignore[union-attr]
                     self.ev_forced[forced] = self.turn
                     self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
                     self.ev_last[forced] = self.turn

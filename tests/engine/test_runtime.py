@@ -424,3 +424,12 @@ def test_set_var_checks_types(tmp_path):
         g.set_var("becky.status", "jail")
     with pytest.raises(ValueError):
         g.set_var("flag", 3)
+
+
+def test_forced_event_pays_its_cost(tmp_path):
+    scene = HUB_SCENE.replace("event: {title: Alarm, forced: true,", "event: {title: Alarm, forced: true, cost: {hours: 5},")
+    g = play(tmp_path, scene, HUB_HEAD)
+    g.choose(0)
+    g.choose(0)  # trust reaches 4: the alarm fires and charges its hours
+    assert g.passage == ["The phone rings."]
+    assert g.get("hours") == 1
