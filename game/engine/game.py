@@ -376,7 +376,7 @@ class Game:
         return options
 
     def _event_open(self, ev: Any, tags: frozenset[str] | None) -> bool:
-        if tags is not None and ev.tags is not None and not (tags & ev.tags):
+        if tags is not None and (ev.tags is None or not (tags & ev.tags)):
             return False
         count = self.ev_count.get(ev.node, 0)
         if ev.once and count:

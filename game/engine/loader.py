@@ -712,6 +712,11 @@ class _Builder:
         return items
 
     def _text_item(self, src: _Source, item: Map) -> list[Any]:
+        key = next(iter(item), "")
+        if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
+            src.error(*src.at_key(item, key),
+                      f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
+            return []
         src.check_keys(item, TEXT_ITEM_KEYS, "a text item")
         kinds = [k for k in ("if", "sequence", "cycle", "shuffle") if k in item]
         if len(kinds) != 1:
@@ -932,7 +937,7 @@ class _Builder:
                 tags = node["hub"]["tags"]
                 for e in events:
                     etags = nodes[e]["event"]["tags"]
-                    if not tags or not etags or set(tags) & set(etags):
+                    if not tags or (etags and set(tags) & set(etags)):
                         stack.append(e)
         for i, node in enumerate(nodes):
             file, line, col = self.node_src[i]

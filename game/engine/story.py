@@ -175,6 +175,10 @@ class Story:
         """The checked, uncompiled form of a node (for tools that inspect the whole story)."""
         return self.compiler.ir_nodes[index]  # type: ignore[no-any-return]
 
+    def ir_turns(self) -> dict[str, Any] | None:
+        """The checked, uncompiled `turns` section, or None (for tools that inspect the story)."""
+        return self.compiler.ir_turns  # type: ignore[no-any-return]
+
     def variable(self, name: str) -> Variable:
         """The variable with this full name (KeyError if there is none)."""
         return self.variables[self.var_index[name]]
@@ -425,6 +429,7 @@ class _Compiler:
         self.variables = variables
         self.characters = characters
         self.endings = endings
+        self.ir_turns: dict[str, Any] | None = None
 
     def choice(self, c: dict[str, Any], uid: int, text_key: str = "text") -> Choice:
         variables = self.variables
@@ -438,7 +443,7 @@ class _Compiler:
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
-        ch.ref = f"e{-1 - uid}" if uid < 0 else f"c{uid % MAX_CHOICES_PER_NODE}"
+        ch.ref = f"e{-1 - uid}" if uid < 0 else ""
         return ch
 
     def node(self, index: int) -> Node:
@@ -457,6 +462,8 @@ class _Compiler:
         choices = [self.choice(c, choice_uid(index, i)) for i, c in enumerate(n["choices"]) if c]
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
+        for i, c in enumerate(node.choices):
+            c.ref = f"c{i}"  # saves find a choice by its place among the node's choices
         nav = n["nav"]
         node.nav = nav[0]
         if nav[0] == "goto":
@@ -513,6 +520,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             char = None if e["character"] is None else characters[e["character"]].id
             endings[e["id"]] = Ending(e["id"], e["title"], e["category"], char, n["id"])
     compiler = _Compiler(ir_nodes, variables, characters, endings)
+    compiler.ir_turns = ir["turns"]
     nodes: list[Node | None] = [None] * len(ir_nodes)
     events: list[Event] = []
     for i, n in enumerate(ir_nodes):

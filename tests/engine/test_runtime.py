@@ -433,3 +433,17 @@ def test_forced_event_pays_its_cost(tmp_path):
     g.choose(0)  # trust reaches 4: the alarm fires and charges its hours
     assert g.passage == ["The phone rings."]
     assert g.get("hours") == 1
+
+
+def test_save_finds_choices_after_a_fallback(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            choices:
+              - {fallback: true, goto: start}
+              - {text: first, goto: start}
+              - {text: second, goto: start}
+        """)
+    back = Game.from_dict(g.story, json.loads(json.dumps(g.to_dict())))
+    assert [o.choice.ref for o in back.choices] == ["c0", "c1"]
+    assert [o.choice for o in back.choices] == [o.choice for o in g.choices]
