@@ -37,7 +37,7 @@ VAR_KEYS = {
     "type", "initial", "min", "max", "values", "label", "group", "display", "track",
     "description", "unit",
 }
-CHAR_KEYS = {"name", "description"}
+CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
 SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
@@ -215,6 +215,7 @@ class _Builder:
         self.node_ids: dict[str, int] = {}
         self.node_src: list[tuple[str, int, int]] = []
         self.ending_ids: dict[str, tuple[str, int, int]] = {}
+        self.char_initial: dict[str, tuple[_Source, Map]] = {}
 
     # -- entry point ---------------------------------------------------------------------
     def build(self) -> dict[str, Any] | None:
@@ -249,6 +250,7 @@ class _Builder:
             self._declare_vars(src, story["variables"], None)
         if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
             self._declare_vars(src, story["character_variables"], "character")
+        self._check_character_initials()
         scenes: list[tuple[_Source, Map, str, int | None]] = []
         for ssrc, doc in docs:
             ssrc.check_keys(doc, SCENE_KEYS, "a scene file", required=("nodes",))
@@ -342,9 +344,11 @@ class _Builder:
                 entry["name"] = body
             elif isinstance(body, Map):
                 src.check_keys(body, CHAR_KEYS, f"character '{cid}'")
-                for key in CHAR_KEYS:
+                for key in ("name", "description"):
                     if key in body and src.want(body, key, (str,), f"'{key}'"):
                         entry[key] = body[key]
+                if "initial" in body and src.want(body, "initial", (Map,), "'initial'"):
+                    self.char_initial[cid] = (src, body["initial"])
             elif body is not None:
                 src.error(line, col, f"character '{cid}' must be a mapping, not {_type_name(body)}")
                 continue
@@ -377,9 +381,44 @@ class _Builder:
                     continue
                 slot = len(self.vars)
                 entry = dict(decl, name=full, base=name, character=char)
+                if char is not None:
+                    entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
                 self.var_src.append((src.rel, line, col))
                 self.vars_by_name[full] = ex.VarInfo(slot, decl["type"], tuple(decl.get("values", ())))
+
+    def _character_initial(self, cid: str, name: str, decl: dict[str, Any]) -> Any:
+        """A character's own starting value for a character variable, checked like `initial`."""
+        found = self.char_initial.get(cid)
+        if found is None or name not in found[1]:
+            return decl["initial"]
+        src, m = found
+        value = m[name]
+        line, col, _ = src.at_value(m, name)
+        if decl["type"] == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                src.error(line, col, f"'{cid}.{name}' starts as a whole number, not {_type_name(value)}")
+            elif not decl["min"] <= value <= decl["max"]:
+                src.error(line, col, f"initial value {value} is outside {decl['min']}..{decl['max']}")
+            else:
+                return value
+        elif decl["type"] == "bool":
+            if isinstance(value, bool):
+                return value
+            src.error(line, col, f"'{cid}.{name}' starts as true or false, not {_type_name(value)}")
+        elif value in decl["values"]:
+            return value
+        else:
+            src.error(line, col, f"initial value '{value}' is not one of {', '.join(decl['values'])}")
+        return decl["initial"]
+
+    def _check_character_initials(self) -> None:
+        for cid, (src, m) in self.char_initial.items():
+            for name in m:
+                if f"{cid}.{name}" not in self.vars_by_name:
+                    guess = ex.did_you_mean(name, sorted({v["base"] for v in self.vars if v["character"] is not None}))
+                    hint = f"; did you mean '{guess}'?" if guess else ""
+                    src.error(*src.at_key(m, name), f"'{name}' is not a character variable{hint}")
 
     def _var_decl(self, src: _Source, name: str, m: Map) -> dict[str, Any] | None:
         src.check_keys(m, VAR_KEYS, f"variable '{name}'", required=("type",))

@@ -447,3 +447,20 @@ def test_save_finds_choices_after_a_fallback(tmp_path):
     back = Game.from_dict(g.story, json.loads(json.dumps(g.to_dict())))
     assert [o.choice.ref for o in back.choices] == ["c0", "c1"]
     assert [o.choice for o in back.choices] == [o.choice for o in g.choices]
+
+
+def test_characters_can_start_from_their_own_values(tmp_path):
+    head = CHAR_HEAD.replace("  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 4, status: custody}}")
+    g = play(tmp_path, "nodes:\n  start:\n    choices:\n      - {text: x, goto: start}\n", head)
+    assert g.get("becky.trust") == 4 and g.get("becky.status") == "custody"
+    assert g.get("stokesy.trust") == 2 and g.get("stokesy.status") == "community"
+
+
+def test_bad_character_initial_values_are_errors(tmp_path):
+    from .helpers import problems
+
+    head = CHAR_HEAD.replace("  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 9, stauts: x, flag: true}}")
+    text = "\n".join(problems(tmp_path, "nodes:\n  start:\n    choices:\n      - {text: x, goto: start}\n", head))
+    assert "initial value 9 is outside 0..5" in text
+    assert "'stauts' is not a character variable; did you mean 'status'?" in text
+    assert "'flag' is not a character variable" in text
