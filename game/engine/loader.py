@@ -641,9 +641,12 @@ class _Builder:
 
     def _expr_error(self, src: _Source, line: int, col: int, style: str | None, value: str,
                     exc: ex.ExprError) -> None:
+        message = exc.message
         if style in (None, "'", '"') and "\n" not in value:
             col += exc.offset + (1 if style in ("'", '"') else 0)
-        src.error(line, col, exc.message)
+        if style is None and message.startswith("expected ')'") and "(" in value and ")" not in value:
+            message += " (inside [...] or {...}, YAML splits at commas: quote an expression that has one)"
+        src.error(line, col, message)
 
     def _effects(self, src: _Source, m: Any, key: Any) -> list[Any]:
         value = m[key]
@@ -735,6 +738,8 @@ class _Builder:
             return self._paragraphs(src, m, key, value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return self._paragraphs(src, m, key, str(value))
+        if isinstance(value, Map):
+            return self._text_item(src, value)
         if not isinstance(value, Seq):
             line, col, _ = src.at_value(m, key)
             src.error(line, col, f"text must be text or a list of text items, not {_type_name(value)}")

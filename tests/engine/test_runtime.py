@@ -464,3 +464,29 @@ def test_bad_character_initial_values_are_errors(tmp_path):
     assert "initial value 9 is outside 0..5" in text
     assert "'stauts' is not a character variable; did you mean 'status'?" in text
     assert "'flag' is not a character variable" in text
+
+
+def test_text_else_can_be_a_variation(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            text:
+              - if: visited(start) > 5
+                text: late
+                else: {cycle: [odd, even]}
+            choices:
+              - {text: x, goto: start}
+        """)
+    seen = []
+    for _ in range(3):
+        seen += g.passage
+        g.choose(0)
+    assert seen == ["odd", "even", "odd"]
+
+
+def test_comma_in_a_flow_list_gets_a_hint(tmp_path):
+    from .helpers import problems
+
+    scene = "nodes:\n  start:\n    effects: [flag = min(1, 2) > 0]\n    choices:\n      - {text: x, goto: start}\n"
+    text = "\n".join(problems(tmp_path, scene, CHAR_HEAD))
+    assert "quote an expression that has one" in text
