@@ -68,7 +68,7 @@ class Game:
         self.story = story
         self.seed = int(seed) & _MASK
         self.record = record
-        self.v: list[Any] = [var.initial for var in story.variables]
+        self.v: list[Any] = list(story.initial_values)
         self.visits = [0] * len(story.nodes)
         self.turn = 0
         self.rng = self.seed
@@ -88,7 +88,7 @@ class Game:
         self.transcript: list[tuple[str, str]] = []
         self.notices: list[Notice] = []
         self._undo: deque[tuple[Any, ...]] = deque(maxlen=UNDO_LIMIT if record else 0)
-        self._char_ids = {c.id: c.index for c in story.characters}
+        self._char_ids = story.char_index
         first = story.start
         if start is not None:
             if start not in story.node_index:
@@ -367,7 +367,16 @@ class Game:
             cond = ch.cond
             if cond is not None and not cond(self):
                 continue
-            options.append(Option(len(options), ch.text(self), True, "", "", ch, ch.ref))
+            text = ch.const_text
+            if text is None:
+                options.append(Option(len(options), ch.text(self), True, "", "", ch, ch.ref))
+                continue
+            # Nothing about this option can differ between visits, so it is made once.
+            index = len(options)
+            opt = ch.shown.get(index)
+            if opt is None:
+                opt = ch.shown[index] = Option(index, text, True, "", "", ch, ch.ref)
+            options.append(opt)
         if node.is_hub:
             for ev in self._hub_events(node):
                 opt = self._option(len(options), ev.choice, ev.choice.ref)
@@ -548,7 +557,7 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     game = cls.__new__(cls)
     game.story = story
     game.record = record
-    game._char_ids = {c.id: c.index for c in story.characters}
+    game._char_ids = story.char_index
     game._undo = deque(maxlen=UNDO_LIMIT if record else 0)
     game.notices = []
 

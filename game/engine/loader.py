@@ -705,14 +705,14 @@ class _Builder:
                     return (text,)
                 source = text[i + 1 : end]
                 try:
-                    tree, _t = self.scope.parse("expr", source)
+                    tree, vtype = self.scope.parse("expr", source)
                 except ex.ExprError as exc:
                     self._expr_error(src, line, col, style, text, ex.ExprError(exc.message, i + 1 + exc.offset))
                     return (text,)
                 if buf:
                     parts.append("".join(buf))
                     buf = []
-                parts.append(("e", tree))
+                parts.append(("e", tree, vtype))
                 i = end + 1
             elif ch == "}":
                 self._expr_error(src, line, col, style, text, ex.ExprError("'}' without '{' (write '}}' for a brace)", i))

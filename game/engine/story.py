@@ -60,8 +60,8 @@ class Ending:
 class Choice:
     """A compiled choice (or a hub event offered as a choice)."""
 
-    __slots__ = ("uid", "text", "cond", "reason", "cost", "effects", "target", "once", "fallback",
-                 "event", "ref")
+    __slots__ = ("uid", "text", "const_text", "cond", "reason", "cost", "effects", "target", "once",
+                 "fallback", "event", "ref", "shown")
 
     def __init__(self) -> None:
         self.uid = 0
@@ -75,6 +75,8 @@ class Choice:
         self.fallback = False
         self.event: Event | None = None
         self.ref = ""
+        self.const_text: str | None = None  # set when the text has no {interpolation}
+        self.shown: dict[int, Any] = {}  # reusable Option objects for an always-enabled choice
 
 
 class Event:
@@ -154,6 +156,8 @@ class Story:
     tracked: tuple[int, ...] = ()
     endings: tuple[Ending, ...] = ()
     compiler: Any = None
+    initial_values: tuple[Any, ...] = ()
+    char_index: dict[str, int] = field(default_factory=dict)
 
     def node_at(self, index: int) -> Node:
         """The compiled node at an index (compiled now if it never was)."""
@@ -211,6 +215,9 @@ def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
         return lambda st: text
     pieces: list[str] = []
     fns: list[Fn] = []
+    # `{var}` of an int or enum variable needs no formatting: read the slots directly.
+    slots = [p[1][1] for p in parts if not isinstance(p, str) and p[1][0] == "var" and p[2] in ("int", "str")]
+    direct = len(slots) == sum(1 for p in parts if not isinstance(p, str))
     for p in parts:
         if isinstance(p, str):
             pieces.append(p.replace("{", "{{").replace("}", "}}"))
@@ -218,6 +225,14 @@ def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
             pieces.append("{}")
             fns.append(compile_expr(p[1]))
     fmt = "".join(pieces).format
+    if direct and len(slots) == 1:
+        (s1,) = slots
+        return lambda st: fmt(st.v[s1])
+    if direct and len(slots) == 2:
+        s1, s2 = slots
+        return lambda st: fmt(st.v[s1], st.v[s2])
+    if direct:
+        return lambda st: fmt(*[st.v[s] for s in slots])
     if len(fns) == 1:
         (f,) = fns
 
@@ -436,6 +451,8 @@ class _Compiler:
         ch = Choice()
         ch.uid = uid
         ch.text = compile_template(c[text_key])
+        if all(isinstance(p, str) for p in c[text_key]):
+            ch.const_text = "".join(c[text_key])
         ch.cond = compile_expr(c["if"]) if c.get("if") is not None else None
         ch.reason = compile_template(c["reason"]) if c.get("reason") is not None else None
         ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"])
@@ -558,4 +575,6 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         tracked=tuple(v.slot for v in variables if v.track),
         endings=tuple(endings.values()),
         compiler=compiler,
+        initial_values=tuple(v.initial for v in variables),
+        char_index={c.id: c.index for c in characters},
     )
