@@ -263,7 +263,7 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
         def paragraphs_only(st: Any, out: list[str]) -> None:
             append = out.append
             for is_text, p in plain:
-                append(p if is_text else p(st))  # type: ignore[operator]
+                append(p if is_text else p(st))  # type: ignore[operator,arg-type]
 
         return paragraphs_only
     renderers = [_compile_text_item(item, node_index) for item in items]
@@ -317,28 +317,28 @@ def compile_effects(stmts: list[Any] | None, variables: tuple[Variable, ...]) ->
     if not stmts:
         return None
     fns: list[Effect] = []
-    run: list[tuple[int, int, int, int]] = []  # consecutive `int += / -= constant`
+    pending: list[tuple[int, int, int, int]] = []  # consecutive `int += / -= constant`
     for stmt in stmts:
         if (stmt[0] == "set" and stmt[2] in ("+=", "-=") and stmt[3][0] == "num" and stmt[4] != FLOAT
                 and variables[stmt[1]].type == "int"):
             var = variables[stmt[1]]
             delta = stmt[3][1] if stmt[2] == "+=" else -stmt[3][1]
-            run.append((stmt[1], int(delta), var.min, var.max))
+            pending.append((stmt[1], int(delta), var.min, var.max))
             continue
-        if run:
-            fns.append(_adjust(run))
-            run = []
+        if pending:
+            fns.append(_adjust(pending))
+            pending = []
         fns.append(_compile_stmt(stmt, variables))
-    if run:
-        fns.append(_adjust(run))
+    if pending:
+        fns.append(_adjust(pending))
     if len(fns) == 1:
         return fns[0]
 
-    def run(st: Any) -> None:
+    def run_all(st: Any) -> None:
         for f in fns:
             f(st)
 
-    return run
+    return run_all
 
 
 def _adjust(changes: list[tuple[int, int, int, int]]) -> Effect:
