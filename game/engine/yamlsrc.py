@@ -38,6 +38,8 @@ _FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][-+
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _FLOW = re.compile(r"[\[\]{}]")
+# A plain scalar can only be a number, a bool or null if it starts with one of these (or is empty).
+_MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF") | {""}
 
 
 class Map(dict):  # type: ignore[type-arg]
@@ -204,8 +206,49 @@ def _build(text: str) -> Any:
         keys[-1] = nokey
 
     ev: Any
+    scalar_event = yaml.ScalarEvent
     for ev in events:
         cls = type(ev)
+        if cls is scalar_event and stack and not ev.anchor and total < MAX_EXPANDED_NODES:
+            # The common case, inlined: a scalar inside a mapping or a list.
+            tag = ev.tag
+            value = ev.value
+            if tag is None and ev.implicit[0]:
+                if value[:1] in _MAYBE_TYPED:
+                    value = _scalar(value, None, True)
+            elif not (tag is None or tag == "!" or tag == _STR):
+                if tag not in _KNOWN_TAGS:
+                    m = ev.start_mark
+                    raise YamlProblem(f"unsupported tag '{tag}'", m.line + 1, m.column + 1)
+                try:
+                    value = _scalar(value, tag, ev.implicit[0])
+                except ValueError as exc:
+                    m = ev.start_mark
+                    raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            m = ev.start_mark
+            line = m.line + 1
+            col = m.column + 1
+            total += 1
+            sizes[-1] += 1
+            parent = stack[-1]
+            if type(parent) is Seq:
+                parent.append(value)
+                parent.pos.append((line, col, ev.style or None))
+                continue
+            pending = keys[-1]
+            if pending is nokey:
+                key = value if type(value) is str else str(value)
+                if key in parent:
+                    raise YamlProblem(
+                        f"duplicate key '{key}' (first used at line {parent.pos[key][0]})", line, col
+                    )
+                keys[-1] = (key, line, col)
+                continue
+            key, kl, kc = pending
+            parent[key] = value
+            parent.pos[key] = (kl, kc, line, col, ev.style or None)
+            keys[-1] = nokey
+            continue
         if cls is yaml.ScalarEvent:
             m = ev.start_mark
             if ev.tag not in _KNOWN_TAGS:
