@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
@@ -26,8 +26,49 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check a story folder for errors and warnings")
     check.add_argument("path", nargs="?", type=Path, help="story folder (default: the shipped story)")
     check.add_argument("--json", action="store_true", help="print the problems as JSON")
+    check.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
+    _authoring_commands(sub)
     _play_options(p, top=True)
     return p
+
+
+def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    story_help = "story folder (default: the shipped story)"
+    graph = sub.add_parser("graph", help="draw the story map (Graphviz DOT or Mermaid)")
+    graph.add_argument("path", nargs="?", type=Path, help=story_help)
+    graph.add_argument("--format", choices=("dot", "mermaid"), default="dot", help="output format (default: dot)")
+    graph.add_argument("--scene", metavar="ID", help="only this scene (and its sub-scenes), with stubs for the rest")
+    graph.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    play = sub.add_parser("playtest", help="play the story automatically: random runs or an exhaustive search")
+    play.add_argument("path", nargs="?", type=Path, help=story_help)
+    play.add_argument("--runs", type=int, default=1000, metavar="N", help="random playthroughs (default: 1000)")
+    play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
+    play.add_argument("--strategy", action="append", metavar="NAME",
+                      help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
+                           "prefer:PATTERN, avoid:PATTERN, support, enforce")
+    play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
+    play.add_argument("--jobs", type=int, default=1, metavar="N", help="processes to play in (default: 1)")
+    play.add_argument("--exhaustive", action="store_true", help="explore every reachable state instead")
+    play.add_argument("--max-states", type=int, default=200_000, metavar="N",
+                      help="stop the exhaustive search after N states (default: 200000)")
+    play.add_argument("--max-seconds", type=float, default=120, metavar="S",
+                      help="stop the exhaustive search after S seconds (default: 120)")
+    play.add_argument("--path-to", metavar="NODE", help="with --exhaustive: print the shortest choice path to NODE")
+    play.add_argument("--from", dest="from_node", metavar="NODE", help="start every run at NODE")
+    play.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                      help="start with a variable set (repeatable)")
+    play.add_argument("--json", action="store_true", help="print the report as JSON")
+    bar = play.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="always show the progress bar")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
+
+    stats = sub.add_parser("stats", help="count words, nodes, choices, endings and events")
+    stats.add_argument("path", nargs="?", type=Path, help=story_help)
+    stats.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of story files (for YAML editors)")
+    schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
 
 def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
@@ -38,28 +79,30 @@ def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
     p.add_argument("--saves", type=Path, metavar="DIR", dest=dest("saves"), help="keep saves in this folder")
     p.add_argument("--seed", type=int, metavar="N", dest=dest("seed"), help="random seed for a new game")
     p.add_argument("--load", metavar="SLOT", dest=dest("load"), help="resume a saved game (e.g. autosave)")
+    p.add_argument("--from", metavar="NODE", dest=dest("from_node"),
+                   help="start a test game at NODE (saves go to a temporary folder unless --saves is given)")
+    p.add_argument("--set", metavar="NAME=VALUE", dest=dest("settings"), action="append",
+                   help="start a test game with a variable set, e.g. --set becky.trust=6 (repeatable)")
 
 
 def _err(message: str) -> None:
     sys.stderr.write(f"iom: {message}\n")
 
 
-def cmd_check(path: Path | None, as_json: bool) -> int:
-    from .engine import check
+def cmd_check(path: Path | None, as_json: bool, strict: bool = False) -> int:
+    from .authoring.commands import cmd_check as check_command
+    from .authoring.commands import guarded
 
-    root = path or shipped_story_dir()
-    _story, problems = check(root)
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
-    if as_json:
-        print(json.dumps({"errors": [p.to_dict() for p in errors],
-                          "warnings": [p.to_dict() for p in warnings]}, indent=2))
-    else:
-        for p in problems:
-            print(p)
-        summary = f"{len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
-        print(f"{root}: {summary}" if problems else f"{root}: no problems found")
-    return 1 if errors else 0
+    return guarded(lambda: check_command(path, as_json, strict))
+
+
+def _textual_app() -> Callable[..., int] | None:
+    """The Textual front end's `run_app`, or None where Textual isn't installed."""
+    try:
+        from .ui.app import run_app  # noqa: PLC0415 - Textual only when it is needed
+    except ImportError:
+        return None
+    return run_app
 
 
 def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
@@ -71,17 +114,41 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
     try:
         story = load_story(story_dir)  # type: ignore[arg-type]
     except StoryError as exc:
+        run_app = None if get["plain"] else _textual_app()
+        if run_app is not None:
+            # The app lists the errors with file and line, and waits for the author's fix.
+            seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=None)  # type: ignore[arg-type]
         for p in exc.problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
         _err(f"the story in {story_dir} has errors; fix them and try again")
         return 1
     seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
+    start, values = None, {}
+    if get.get("from_node") or get.get("settings"):
+        from .authoring.commands import UsageError, check_node, parse_settings
+
+        if get["load"]:
+            _err("--from and --set start a new test game; they can't be used with --load")
+            return 2
+        try:
+            start = check_node(story, get.get("from_node"))  # type: ignore[arg-type]
+            values = parse_settings(story, get.get("settings") or [])  # type: ignore[arg-type]
+        except UsageError as exc:
+            _err(str(exc))
+            return 2
+        if not get["saves"]:
+            import tempfile
+
+            # A test game must never overwrite the player's autosave.
+            saves_dir = Path(tempfile.mkdtemp(prefix="iom-test-"))
+            sys.stderr.write(f"(a test game: saves go to {saves_dir})\n")
     try:
         if get["load"]:
             game = load_save(saves_dir, str(get["load"]), story)  # type: ignore[arg-type]
         else:
-            game = Game(story, seed=int(seed))  # type: ignore[call-overload]
+            game = Game(story, seed=int(seed), start=start, values=values)  # type: ignore[call-overload]
     except SaveError as exc:
         _err(f"can't load '{get['load']}': {exc} (the file is left as it is)")
         return 1
@@ -89,12 +156,10 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         _err(f"the story can't start: {exc}")
         return 1
     if not get["plain"]:
-        try:
-            from .ui.app import run_app  # noqa: PLC0415 - Textual only when it is needed
-        except ImportError:
-            pass
-        else:
-            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game)  # type: ignore[arg-type]
+        run_app = _textual_app()
+        if run_app is not None:
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
+                           resume=bool(get["load"]))
     from .plain import run_plain
 
     return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout)  # type: ignore[arg-type]
@@ -105,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
-            return cmd_check(args.path, args.json)
-        keys = ("plain", "story", "saves", "seed", "load")
+            return cmd_check(args.path, args.json, args.strict)
+        if args.command in ("graph", "playtest", "stats", "schema"):
+            return _authoring(args)
+        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
             get = {k: getattr(args, k) if getattr(args, k) not in (None, False) else getattr(args, f"top_{k}") for k in keys}
@@ -115,6 +182,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _authoring(args: argparse.Namespace) -> int:
+    from .authoring import commands as c
+
+    if args.command == "graph":
+        return c.guarded(lambda: c.cmd_graph(args.path, args.format, args.scene, args.output))
+    if args.command == "stats":
+        return c.guarded(lambda: c.cmd_stats(args.path, args.json))
+    if args.command == "schema":
+        return c.guarded(lambda: c.cmd_schema(args.output))
+    return c.guarded(lambda: c.cmd_playtest(
+        args.path, runs=args.runs, seed=args.seed, strategies=args.strategy or ["random"], as_json=args.json,
+        exhaustive=args.exhaustive, max_states=args.max_states, max_seconds=args.max_seconds,
+        path_to=args.path_to, start=args.from_node,
+        settings=args.settings, max_steps=args.max_steps, jobs=args.jobs, progress=args.progress))
 
 
 def entry() -> None:

@@ -1,10 +1,13 @@
 """Automated play: seeded random playthroughs and an exhaustive search of the state space.
 
-Both drive a `Runner`, a `Game` whose hot paths (entering nodes, listing choices, hub events)
-are rewritten for machines: no Option objects, no passage text, the hub's event lists worked
-out once per story. It keeps the engine's semantics and its random draws exactly (text that
-draws random numbers is still rendered, into a scratch list), so a crash found here reproduces
-in a real `Game` from its seed and choice path; a test compares the two step by step.
+Both drive a `Runner`: a `Game` whose hot paths (entering nodes, listing choices, hub events)
+are rewritten for machines. It keeps no passage and makes no Option objects; it works out once
+per story which events each hub can offer and cheap one-variable guards that rule most of them
+out; and, for the random strategy, it weighs choices one at a time in random order until one is
+enabled, instead of all of them on arrival. None of that changes the game: the state, the
+random draws (text that draws random numbers is still rendered, into nothing) and the errors
+are the engine's own, so a crash found here reproduces in a plain `Game` from its seed and
+choices. A test plays both side by side and compares the whole state after every choice.
 
 Everything here is generic: strategies are patterns over variable names, never story words.
 """
@@ -17,11 +20,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .errors import ChoiceError, StoryRuntimeError
-from .game import MAX_AUTO_STEPS, Game
 from .expr import compile_expr
+from .game import MAX_AUTO_STEPS, Game
 from .story import HUB, Choice, Node, Story, choice_uid
 
 Progress = Callable[[int, int], None]
@@ -59,7 +63,8 @@ def run_seed(seed: int, run: int) -> int:
 
 
 class _Plan:
-    """What runners work out once per story: hub event lists, and which text draws random numbers."""
+    """What runners work out once per story: which events each hub can offer, which text draws
+    random numbers, and cheap one-variable tests ("guards") that rule events out in bulk."""
 
     def __init__(self, story: Story) -> None:
         self.story = story
@@ -75,34 +80,33 @@ class _Plan:
             if ir["event"] is not None and (uses_randomness(ir["event"]["title"])
                                             or uses_randomness(ir["event"].get("reason"))):
                 self.choice_rng.add(-1 - i)
-        self.hub_events: dict[int, tuple[Any, ...]] = {}
-        self.hub_forced: dict[int, tuple[Any, ...]] = {}
+        fresh = Game.__new__(Game)  # nothing has happened yet: _event_open tests only the tags
+        fresh.ev_count, fresh.ev_last, fresh.turn = {}, {}, 0
+        self.hubs: dict[int, _HubPlan] = {}
         for i, node in enumerate(story.nodes):
             if node is not None and node.is_hub:
-                tags = node.hub_tags
-                fits = [ev for ev in story.events if tags is None or ev.tags is None or (tags & ev.tags)]
-                self.hub_events[i] = tuple(
-                    (ev, ev.choice, ev.choice.cond, ev.choice.reason is None, ev.choice.cost, ev.once,
-                     ev.cooldown, ev.node)
-                    for ev in fits if not ev.forced)
-                self.hub_forced[i] = tuple(ev for ev in fits if ev.forced)
+                fits = [ev for ev in story.events if Game._event_open(fresh, ev, node.hub_tags)]
+                self.hubs[i] = _HubPlan(story, fits)
         self.choices: list[tuple[Any, ...] | None] = [None] * n
+        self.candidates: dict[int, tuple[Any, ...]] = {}
         # Nodes whose choices can be weighed one at a time (see Runner.take_any): nothing about
-        # offering them draws random numbers, and the hub (if it is one) has no limit.
+        # offering them draws random numbers, the hub (if it is one) has no limit, and there
+        # is no fallback.
         self.lazy = [False] * n
         for i in range(n):
             ir = story.ir_node(i)
             if ir["nav"] != ("choices",):
                 continue
+            if any(c and c["fallback"] for c in ir["choices"]):
+                continue  # weighed on arrival, as the engine does, so the fallback is taken then
             rows: list[Any] = [(c.get("if"), c["cost"], c["text"], c.get("reason")) for c in ir["choices"] if c]
             if ir["hub"] is not None:
                 if ir["hub"]["limit"] is not None:
                     continue
-                for ev, *_rest in self.hub_events.get(i, ()):
-                    e = story.ir_node(ev.node)["event"]
+                for row in self.hubs[i].events:
+                    e = story.ir_node(row[0].node)["event"]
                     rows.append((e.get("if"), e["cost"], e["title"], e.get("reason")))
             self.lazy[i] = not uses_randomness(rows)
-        self.candidates: list[tuple[Any, ...] | None] = [None] * n
 
     def node_choices(self, node: Node) -> tuple[Any, ...]:
         """A node's choices, unpacked for speed."""
@@ -113,15 +117,100 @@ class _Plan:
         return rows
 
     def node_candidates(self, node: Node) -> tuple[Any, ...]:
-        """Everything a node might offer: its choices, then (at a hub) the events it lists."""
-        rows = self.candidates[node.index]
+        """What a node may offer, as candidates for Runner.take_any: its choices, then its events."""
+        rows = self.candidates.get(node.index)
         if rows is None:
-            own = tuple((False, ch, cond, cost, once, uid, 0, 0)
-                        for ch, cond, _no_reason, cost, once, uid in self.node_choices(node))
-            events = tuple((True, ch, cond, cost, once, -1 - at, cooldown, at)
-                           for _ev, ch, cond, _nr, cost, once, cooldown, at in self.hub_events.get(node.index, ()))
-            rows = self.candidates[node.index] = own + events
+            rows = tuple((False, ch, cond, cost, once, uid, 0, 0, 0, None)
+                         for ch, cond, _nr, cost, once, uid in self.node_choices(node))
+            if node.is_hub:
+                rows += tuple((True, ch, cond, cost, once, -1 - at, cooldown, at, g_slot, g_ok)
+                              for _ev, ch, cond, _nr, cost, once, cooldown, at, g_slot, g_ok
+                              in self.hubs[node.index].events)
+            self.candidates[node.index] = rows
         return rows
+
+
+class _HubPlan:
+    """The events one hub can offer, each with a guard that rules it out cheaply.
+
+    A guard is a conjunct of the event's condition that reads one variable with a small range
+    (`week >= 9`, `becky_due`, `jordan.status == 'order'`), kept as the set of values for which
+    it holds, so that testing it is a set lookup rather than a call. Guards are used only where
+    nothing about the event draws random numbers, so skipping an event whose guard fails
+    changes nothing but the time taken.
+    """
+
+    def __init__(self, story: Story, fits: list[Any]) -> None:
+        guards = {ev.node: _guard(story, ev) for ev in fits}
+        self.events = tuple(
+            (ev, ev.choice, ev.choice.cond, ev.choice.reason is None, ev.choice.cost, ev.once, ev.cooldown, ev.node,
+             *(guards[ev.node] if ev.choice.reason is None else (0, None)))
+            for ev in fits if not ev.forced)
+        self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
+        slots = sorted({slot for ev, slot, ok in self.forced if ok is not None})
+        self._key = itemgetter(*slots) if slots else None
+        self._passing: dict[Any, tuple[Any, ...]] = {}
+
+    def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
+        """The forced events whose guards hold for these values (cached by the guarded values)."""
+        key = self._key(v) if self._key is not None else None
+        hit = self._passing.get(key)
+        if hit is None:
+            if len(self._passing) >= 50_000:
+                self._passing.clear()
+            hit = self._passing[key] = tuple(
+                (ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
+                for ev, slot, ok in self.forced if ok is None or v[slot] in ok)
+        return hit
+
+
+class _Values:
+    __slots__ = ("v",)
+
+    def __init__(self, v: list[Any]) -> None:
+        self.v = v
+
+
+MAX_GUARD_RANGE = 128
+
+
+def _guard(story: Story, ev: Any) -> tuple[int, frozenset[Any] | None]:
+    """(slot, the values for which the event's most selective guard holds), or (0, None)."""
+    ir = story.ir_node(ev.node)["event"]
+    if ir.get("if") is None or uses_randomness((ir.get("if"), ir["cost"], ir["title"], ir.get("reason"), ir["weight"])):
+        return 0, None
+    best: tuple[int, frozenset[Any] | None] = (0, None)
+    best_share = 1.0
+    stack = [ir["if"]]
+    while stack:
+        t = stack.pop()
+        if t[0] == "and":
+            stack.extend((t[2], t[1]))
+            continue
+        kinds = {x[0] for x, _p in expr_nodes(t)}
+        slots = {x[1] for x, _p in expr_nodes(t) if x[0] == "var"}
+        if len(slots) != 1 or not kinds <= {"var", "num", "str", "cmp", "not", "bin", "neg", "or", "and"}:
+            continue
+        var = story.variables[next(iter(slots))]
+        if var.type == "bool":
+            domain: list[Any] = [False, True]
+        elif var.type == "enum":
+            domain = list(var.values)
+        elif var.max - var.min < MAX_GUARD_RANGE:
+            domain = list(range(var.min, var.max + 1))
+        else:
+            continue
+        fn = compile_expr(t)
+        values = [var.initial] * len(story.variables)
+        ok = []
+        for x in domain:
+            values[var.slot] = x
+            if fn(_Values(values)):
+                ok.append(x)
+        share = len(ok) / len(domain)
+        if share < best_share:
+            best, best_share = (var.slot, frozenset(ok)), share
+    return best
 
 
 def _random_draws(items: list[Any], node_index: int) -> Callable[[Any], None] | None:
@@ -180,9 +269,11 @@ _PLANS: dict[int, tuple[Story, _Plan]] = {}
 
 
 def plan_for(story: Story) -> _Plan:
-    """The plan of a story, made once (stories are immutable)."""
+    """The plan of a story, made once (stories are immutable); a few stories are remembered."""
     hit = _PLANS.get(id(story))
     if hit is None or hit[0] is not story:
+        if len(_PLANS) >= 8:
+            _PLANS.clear()
         hit = (story, _Plan(story))
         _PLANS[id(story)] = hit
     return hit[1]
@@ -226,28 +317,22 @@ class Runner(Game):
             self.uids.append(ch.uid)
             self._take(ch)
             return ch.uid
-        rows = list(self._plan.node_candidates(node))
-        v, once_used, ev_count, turn = self.v, self.once_used, self.ev_count, self.turn
-        while rows:
-            k = int(rnd() * len(rows))
-            is_event, ch, cond, cost, once, uid, cooldown, at = rows[k]
-            rows[k] = rows[-1]
-            rows.pop()
-            if is_event:
-                if ev_count.get(at, 0) and (once or (cooldown and turn - self.ev_last.get(at, -10**9) < cooldown)):
-                    continue
-            elif once and uid in once_used:
-                continue
-            if cond is not None and not cond(self):
-                continue
-            for slot, amount_fn in cost:
-                if v[slot] < amount_fn(self):
-                    break
-            else:
+        candidates = self._plan.node_candidates(node)
+        rows: list[Any] | None = None
+        n = len(candidates)
+        while n:
+            k = int(rnd() * n)
+            row = candidates[k] if rows is None else rows[k]
+            if self._can_take(row):
                 self.waiting = None
+                uid: int = row[5]
                 self.uids.append(uid)
-                self._take(ch)
-                return uid  # type: ignore[no-any-return]
+                self._take(row[1])
+                return uid
+            if rows is None:
+                rows = list(candidates)
+            n -= 1
+            rows[k] = rows[n]
         self.waiting = None
         fallback = node.fallback
         if fallback is None:
@@ -256,6 +341,29 @@ class Runner(Game):
             fallback.effects(self)
         self._run(fallback.target)
         return None
+
+    def _can_take(self, row: tuple[Any, ...]) -> bool:
+        is_event, _ch, cond, cost, once, uid, cooldown, at, g_slot, g_ok = row
+        if g_ok is not None and self.v[g_slot] not in g_ok:
+            return False
+        if is_event:
+            if once or cooldown:
+                count = self.ev_count.get(at, 0)
+                if count and (once or self.turn - self.ev_last.get(at, -10**9) < cooldown):
+                    return False
+        elif once and uid in self.once_used:
+            return False
+        if cond is not None and not cond(self):
+            return False
+        if cost:
+            v = self.v
+            for slot, amount_fn in cost:
+                if v[slot] < amount_fn(self):
+                    return False
+        return True
+
+    def _record_turn(self) -> None:
+        pass  # the outcome history is for charts; automated play doesn't keep it
 
     def take(self, index: int) -> None:
         """Take choice `index` of `opts` (which must be in `live`)."""
@@ -392,7 +500,7 @@ class Runner(Game):
             opts.append(ch)
         if node.is_hub:
             shown = self._lean_hub_events(node)
-            for _ev, ch, cond, no_reason, cost, _once, _cooldown, at in shown:
+            for _ev, ch, cond, no_reason, cost, _once, _cooldown, at, _slot, _ok in shown:
                 enabled = True
                 if cond is not None and not cond(self):
                     if no_reason:
@@ -416,8 +524,11 @@ class Runner(Game):
         shown = []
         ev_count = self.ev_count
         turn = self.turn
-        for row in self._plan.hub_events[node.index]:
-            _ev, _ch, cond, no_reason, _cost, once, cooldown, at = row
+        v = self.v
+        for row in self._plan.hubs[node.index].events:
+            _ev, _ch, cond, no_reason, _cost, once, cooldown, at, g_slot, g_ok = row
+            if g_ok is not None and v[g_slot] not in g_ok:
+                continue
             if at in ev_count and ev_count[at]:
                 if once:
                     continue
@@ -452,24 +563,28 @@ class Runner(Game):
         return keep
 
     def _lean_forced(self, hub: int) -> int | None:
-        # Game._forced_event, over the forced events this hub can offer.
-        events = self._plan.hub_forced[hub]
-        if not events:
+        # Game._forced_event, over the forced events this hub can offer that pass their guards.
+        plan = self._plan.hubs[hub]
+        if not plan.forced:
             return None
         best: list[Any] = []
+        top = 0
         turn = self.turn
-        for ev in events:
-            if self.ev_forced.get(ev.node) == turn:
+        ev_forced, ev_count, ev_last = self.ev_forced, self.ev_count, self.ev_last
+        for ev, node, priority, once, cooldown, cond in plan.forced_passing(self.v):
+            if node in ev_forced and ev_forced[node] == turn:
                 continue
-            if best and ev.priority < best[0].priority:
+            if best and priority < top:
                 break
-            if self.ev_count.get(ev.node, 0):
-                if ev.once:
+            if node in ev_count and ev_count[node]:
+                if once:
                     continue
-                if ev.cooldown and turn - self.ev_last.get(ev.node, -10**9) < ev.cooldown:
+                if cooldown and turn - ev_last.get(node, -10**9) < cooldown:
                     continue
-            if ev.choice.cond is not None and not ev.choice.cond(self):
+            if cond is not None and not cond(self):
                 continue
+            if not best:
+                top = priority
             best.append(ev)
         if not best:
             return None
@@ -921,8 +1036,8 @@ def _count_choices(story: Story) -> int:
     for i in range(len(story.node_ids)):
         ir = story.ir_node(i)
         total += sum(1 for c in ir["choices"] if c and not c["fallback"])
-        if ir["event"] is not None:
-            total += 1
+        if ir["event"] is not None and not ir["event"]["forced"]:
+            total += 1  # a forced event is entered, never chosen
     return total
 
 
@@ -946,7 +1061,7 @@ def replay(story: Story, seed: int, path: Iterable[int], *, start: str | None = 
 # ---------------------------------------------------------------------------------------
 
 
-def control_flow(story: Story) -> Iterator[tuple[str, Any]]:
+def control_flow(story: Story) -> Iterator[tuple[Any, ...]]:
     """Every piece of a story that can change what happens next (everything but text):
     ("cond", tree) for conditions, weights and costs; ("effects", statements); and
     ("assign", slot, tree) for a turn budget's refill."""
@@ -1024,9 +1139,10 @@ def statements(stmts: Any, guard: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[
 class _Decisions:
     """The script of random outcomes for one try, and what each draw could have been."""
 
-    __slots__ = ("script", "pos", "arity", "sampled")
+    __slots__ = ("script", "pos", "arity", "sampled", "free")
 
     def __init__(self) -> None:
+        self.free: _random.Random | None = None  # when set, new draws are random, not the first outcome
         self.reset([])
 
     def reset(self, script: list[int]) -> None:
@@ -1041,10 +1157,11 @@ class _Decisions:
         self.arity.append(n)
         if pos < len(self.script):
             return self.script[pos]
-        self.script.append(0)
         if pos >= MAX_DRAWS:
             raise _TooManyDraws
-        return 0
+        d = 0 if self.free is None else self.free.randrange(n)
+        self.script.append(d)
+        return d
 
 
 MAX_DRAWS = 64
@@ -1126,30 +1243,48 @@ class _StateModel:
                     changed = True
         self.slots = tuple(sorted(relevant))
         self.visit_nodes = tuple(sorted(caps))
-        self.visit_caps = tuple(10**9 if caps[i] is None else caps[i] for i in self.visit_nodes)
-        self.events = tuple(ev for ev in (story.node_at(e.node).event for e in story.events) if ev is not None)
+        self.visit_caps: tuple[int, ...] = tuple(10**9 if (c := caps[i]) is None else c for i in self.visit_nodes)
+        # Only events with `once`, a cooldown or `forced` remember anything that matters.
+        self.once_nodes = frozenset(ev.node for ev in story.events if ev.once)
+        self.cooldowns = {ev.node: ev.cooldown for ev in story.events if ev.cooldown}
+        self.forced_nodes = frozenset(ev.node for ev in story.events if ev.forced)
+        self._values = itemgetter(*self.slots) if len(self.slots) > 1 else None
+        self._visits = itemgetter(*self.visit_nodes) if len(self.visit_nodes) > 1 else None
 
     def key(self, g: Runner) -> tuple[Any, ...]:
         v, visits, turn = g.v, g.visits, g.turn
-        ev_count, ev_last, ev_forced = g.ev_count, g.ev_last, g.ev_forced
-        evs = []
-        for ev in self.events:
-            count = ev_count.get(ev.node, 0)
-            since = min(turn - ev_last.get(ev.node, -10**9), ev.cooldown) if count and ev.cooldown else -1
-            evs.append((1 if count else 0, since, 1 if ev_forced.get(ev.node) == turn else 0))
+        once_nodes, cooldowns = self.once_nodes, self.cooldowns
+        ev_last = g.ev_last
+        happened = []
+        cooling = []
+        for node in g.ev_count:
+            if node in once_nodes:
+                happened.append(node)
+            cooldown = cooldowns.get(node)
+            if cooldown:
+                since = turn - ev_last.get(node, -10**9)
+                if since < cooldown:
+                    cooling.append((node, since))
+        forced_now = [n for n, t in g.ev_forced.items() if t == turn and n in self.forced_nodes]
+        if self._values is not None:
+            values = self._values(v)
+        else:
+            values = tuple(v[s] for s in self.slots)
+        if self._visits is not None:
+            counts = tuple(map(min, self._visits(visits), self.visit_caps))
+        else:
+            counts = tuple(min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True))
         return (
-            g.node, g.hub,
-            tuple([v[s] for s in self.slots]),
-            tuple([min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True)]),
+            g.node, g.hub, values, counts,
             frozenset(g.once_used),
-            tuple(evs),
+            (frozenset(happened), frozenset(cooling), frozenset(forced_now)),
             frozenset(g.char_endings),
             turn if self.uses_turn else 0,
             tuple(g.opts), tuple(g.live),
         )
 
     def restore(self, g: Runner, key: tuple[Any, ...], base: list[Any]) -> None:
-        node, hub, values, visit_counts, once_used, evs, ended, turn, opts, live = key
+        node, hub, values, visit_counts, once_used, (happened, cooling, forced_now), ended, turn, opts, live = key
         v = list(base)
         for s, x in zip(self.slots, values, strict=True):
             v[s] = x
@@ -1162,13 +1297,12 @@ class _StateModel:
         g.turn = t
         g.node, g.hub = node, hub
         g.once_used = set(once_used)
-        g.ev_count, g.ev_last, g.ev_forced = {}, {}, {}
-        for ev, (happened, since, forced) in zip(self.events, evs, strict=True):
-            if happened:
-                g.ev_count[ev.node] = 1
-                g.ev_last[ev.node] = t - since if since >= 0 else t - 10**6
-            if forced:
-                g.ev_forced[ev.node] = t
+        g.ev_count = dict.fromkeys(happened, 1)
+        g.ev_last = {}
+        for n, since in cooling:
+            g.ev_count[n] = 1
+            g.ev_last[n] = t - since
+        g.ev_forced = dict.fromkeys(forced_now, t)
         g.char_endings = dict.fromkeys(ended, "")
         g.ending = None
         g.opts, g.live = list(opts), list(live)
@@ -1224,6 +1358,8 @@ class ExploreReport:
     crash_count: int = 0
     path_to: str | None = None
     path: list[Step] | None = None
+    probed: int = 0
+    path_shortest: bool = False
 
     @property
     def unreachable_nodes(self) -> list[str]:
@@ -1251,6 +1387,7 @@ class ExploreReport:
             "unreachable_nodes": self.unreachable_nodes,
             "endings_reachable": sorted(self.endings_reached),
             "unreachable_endings": self.unreachable_endings,
+            "probed_choices": self.probed,
             "choices_takeable": len(self.choices_taken),
             "choices_total": self.choices_total,
             "crash_count": self.crash_count,
@@ -1259,14 +1396,15 @@ class ExploreReport:
         if self.path_to is not None:
             out["path_to"] = self.path_to
             out["path"] = None if self.path is None else [s.to_dict() for s in self.path]
+            out["path_is_shortest"] = self.path_shortest
         return out
 
 
 Via = tuple[int, int, int]  # (state, choice index, random draws that had to go this way)
 
 
-def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, start: str | None = None,
-            values: Mapping[str, Any] | None = None, path_to: str | None = None,
+def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: float | None = None,
+            start: str | None = None, values: Mapping[str, Any] | None = None, path_to: str | None = None,
             progress: Progress | None = None) -> ExploreReport:
     """Breadth-first search of every reachable state, each random outcome a branch of its own.
 
@@ -1296,43 +1434,53 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, start: str | 
     queue: deque[int] = deque()
     d = _Decisions()
     probe = _probe(story)
+    varied: set[tuple[int, int]] = set()
+    shortest: set[int] = set()
 
-    def add(g: Runner, via: Via | None) -> None:
+    def add(g: Runner, via: Via | None, key: tuple[Any, ...] | None) -> int | None:
         for i in g.trace or ():
             if not report.reached[i]:
                 report.reached[i] = True
                 first_reach[i] = via
+                if report.complete:
+                    shortest.add(i)  # breadth first, before any bound was hit
         for _turn, eid in g.outcomes:
             report.endings_reached.add(eid)
-        if g.ending is not None:
-            return
-        key = model.key(g)
-        if key in keys:
-            return
+        if key is None:
+            return None
+        known = keys.get(key)
+        if known is not None:
+            return known
         if len(states) >= max_states:
             report.incomplete(f"stopped at {max_states:,} states (raise --max-states)")
-            return
+            return None
         keys[key] = len(states)
         states.append(key)
         parents.append(via)
         queue.append(len(states) - 1)
+        return len(states) - 1
 
     def branches(run: Callable[[], Runner], via_of: Callable[[int], Via | None], node: int) -> None:
         tries = 0
+        outcomes: set[Any] = set()
         while True:
             try:
                 g = run()
             except _TooManyDraws:
                 report.incomplete(f"a single step drew random numbers more than {MAX_DRAWS} times")
+                outcomes.add("too many draws")
             except Exception as exc:  # noqa: BLE001 - a crash is a finding: keep it and go on
+                outcomes.add(("crash", str(exc)))
                 report.crash_count += 1
                 if len(report.crashes) < MAX_CRASHES_KEPT:
                     message = str(exc) if isinstance(exc, StoryRuntimeError) else f"{type(exc).__name__}: {exc}"
-                    path = _path(story, states, parents, via_of(_luck(d)), base, model, probe)
+                    path = _path(story, states, parents, via_of(_luck(d)), base, model, probe, None)
                     report.crashes.append({"node": story.node_ids[node], "error": message,
                                            "path": [s.to_dict() for s in path]})
             else:
-                add(g, via_of(_luck(d)))
+                key = None if g.ending is not None else model.key(g)
+                outcomes.add(key if key is not None else ("ending", g.ending.id if g.ending else ""))
+                add(g, via_of(_luck(d)), key)
             if d.sampled:
                 report.incomplete(f"random ranges wider than {RANDINT_LIMIT} values were sampled")
             used, arity = d.script[: d.pos], d.arity
@@ -1340,6 +1488,9 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, start: str | 
             while k >= 0 and used[k] + 1 >= arity[k]:
                 k -= 1
             if k < 0:
+                base_via = via_of(0)
+                if len(outcomes) > 1 and base_via is not None:
+                    varied.add(base_via[:2])  # chance decided where this step led
                 return
             tries += 1
             if tries >= MAX_RANDOM_BRANCHES:
@@ -1361,7 +1512,11 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, start: str | 
         return report
     g = worker[0]
     last = 0.0
+    deadline = began + max_seconds if max_seconds else None
     while queue:
+        if deadline is not None and time.perf_counter() > deadline:
+            report.incomplete(f"stopped after {max_seconds:g} s (raise --max-seconds)")
+            break
         sid = queue.popleft()
         key = states[sid]
         opts, live = key[8], key[9]
@@ -1375,20 +1530,82 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, start: str | 
                 g.take(index)
                 return g
 
+            def via(luck: int, sid: int = sid, index: int = index) -> Via | None:
+                return (sid, index, luck)
+
             d.reset([])
-            branches(run, lambda luck, sid=sid, index=index: (sid, index, luck), key[0])
+            branches(run, via, key[0])
         if progress is not None:
             now = time.perf_counter()
             if now - last > 0.1:
                 last = now
                 progress(len(states) - len(queue), len(states))
     report.states = len(states)
+    probed: dict[int, tuple[int, list[Step]]] = {}
+    if not report.complete and not all(report.reached) and states:
+        spent = time.perf_counter() - began
+        _probe_deeper(report, states, model, base, g, d, time.perf_counter() + min(15.0, 1.0 + spent / 4), probed)
     if progress is not None:
         progress(report.states, report.states)
     if target is not None and report.reached[target]:
-        report.path = _path(story, states, parents, first_reach[target], base, model, probe)
+        if target in probed:
+            sid, tail = probed[target]
+            report.path = _path(story, states, parents, parents[sid], base, model, probe, varied) + tail
+        else:
+            report.path = _path(story, states, parents, first_reach[target], base, model, probe, varied)
+            report.path_shortest = target in shortest
     report.seconds = time.perf_counter() - began
     return report
+
+
+PROBE_STEPS = 500_000  # at most this many choices of random play when the search stops early
+
+
+def _probe_deeper(report: ExploreReport, states: list[tuple[Any, ...]], model: _StateModel, base: list[Any],
+                  g: Explorer, d: _Decisions, deadline: float,
+                  found: dict[int, tuple[int, list[Step]]]) -> None:
+    """When the search stopped early, play on at random from its last states, so that nodes
+    further in are still found, each with a real path to it (not always the shortest). What
+    this finds is reachable; what it doesn't find is still not proven unreachable."""
+    story = g.story
+    rng = _random.Random(0)
+    d.free = rng
+    frontier = range(max(0, len(states) - 5_000), len(states))
+    steps = 0
+    try:
+        while steps < PROBE_STEPS and not all(report.reached) and time.perf_counter() < deadline:
+            sid = frontier[rng.randrange(len(frontier))]
+            model.restore(g, states[sid], base)
+            path: list[Step] = []
+            for _ in range(5_000):
+                if g.ending is not None or not g.live:
+                    break
+                index = g.live[rng.randrange(len(g.live))]
+                ch = g.opts[index]
+                try:
+                    text = ch.text(g)
+                except Exception:  # noqa: BLE001 - a label is only a label
+                    text = "?"
+                node = story.node_ids[g.node]
+                g.trace = []
+                g.outcomes = []
+                d.reset([])
+                steps += 1
+                try:
+                    g.take(index)
+                except Exception:  # noqa: BLE001 - crashes are the search's to report
+                    break
+                report.choices_taken.add(ch.uid)
+                path.append(Step(node, index, text, _luck(d)))
+                for i in g.trace or ():
+                    if not report.reached[i]:
+                        report.reached[i] = True
+                        found[i] = (sid, list(path))
+                for _turn, eid in g.outcomes:
+                    report.endings_reached.add(eid)
+    finally:
+        d.free = None
+    report.probed = steps
 
 
 def _luck(d: _Decisions) -> int:
@@ -1417,11 +1634,14 @@ def _probe(story: Story) -> Runner:
 
 
 def _path(story: Story, states: list[tuple[Any, ...]], parents: list[Via | None], via: Via | None,
-          base: list[Any], model: _StateModel, probe: Runner) -> list[Step]:
-    """The choices from the start along `via`, the last being `via`'s own."""
+          base: list[Any], model: _StateModel, probe: Runner, varied: set[tuple[int, int]] | None) -> list[Step]:
+    """The choices from the start along `via`, the last being `via`'s own; `luck` counts a
+    step's random draws where chance decided where it led (all of them if `varied` is None)."""
     steps: list[Step] = []
     while via is not None:
         sid, index, luck = via
+        if varied is not None and (sid, index) not in varied:
+            luck = 0
         key = states[sid]
         model.restore(probe, key, base)
         ch = key[8][index]

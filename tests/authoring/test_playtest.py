@@ -1,0 +1,347 @@
+"""Random and exhaustive playtests: faithful to the engine, reproducible, and honest about limits."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from game.cli import main
+from game.engine import Game, load_story
+from game.engine.playtest import Runner, explore, parse_strategy, playtest, replay
+
+from .conftest import BASIC, FIRST_WEEK, story_dir
+
+
+def _state(g):
+    return (list(g.v), list(g.visits), g.turn, g.rng, g.node, g.hub, set(g.once_used), dict(g.ev_count),
+            dict(g.ev_last), dict(g.ev_forced), dict(g.char_endings), g.ending.id if g.ending else None)
+
+
+def _walk_both(story, seed, lazy, max_steps):
+    """Play the same game in a Game and a Runner, comparing the whole state after every choice."""
+    rnd = random.Random(seed).random
+    game = Game(story, seed, record=False)
+    runner = Runner(story, seed, lazy=lazy)
+    for _ in range(max_steps):
+        assert _state(game) == _state(runner)
+        if game.ended:
+            return
+        if lazy:
+            uid = runner.take_any(rnd)
+            if uid is None:  # the fallback was taken: a Game does that on arrival
+                continue
+            opt = next(o for o in game.choices if o.enabled and o.choice.uid == uid)
+            game.choose(opt.index)
+        else:
+            assert [(o.choice.uid, o.enabled) for o in game.choices] == \
+                [(c.uid, i in runner.live) for i, c in enumerate(runner.opts)]
+            i = runner.live[int(rnd() * len(runner.live))]
+            game.choose(i)
+            runner.take(i)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_runner_plays_exactly_like_the_engine(first_week, lazy):
+    for seed in range(40):
+        _walk_both(first_week, seed, lazy, 500)
+    basic = load_story(BASIC, cache_dir=False)
+    for seed in range(40):
+        _walk_both(basic, seed, lazy, 200)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_runner_plays_the_shipped_story_like_the_engine(shipped, lazy):
+    for seed in range(2):
+        _walk_both(shipped, seed, lazy, 400)
+
+
+def test_runner_matches_the_engine_on_random_text_hub_limits_and_fallbacks(tmp_path):
+    root = story_dir(tmp_path, {
+        "story.yaml": """
+            id: r
+            title: R
+            start: main.start
+            variables:
+              n: {type: int, initial: 0, min: 0, max: 50}
+              day: {type: int, initial: 1, min: 1, max: 9}
+            turns: {counter: day, hub: main.hub}
+        """,
+        "main.yaml": """
+            nodes:
+              start:
+                text: ["Roll {random(1, 6)}.", {shuffle: [a, b, c]}]
+                choices:
+                  - {text: "Go {random(1, 3)}", goto: hub}
+                  - {text: Maybe, if: chance(0.5), reason: "No luck {random(1, 2)}", goto: hub}
+              hub:
+                hub: {limit: 2}
+                text: Day {day}.
+                choices:
+                  - {text: Next, goto: <end-turn>}
+              a: {event: {title: A, weight: 1 + n}, text: A, effects: [n += 1], goto: <hub>}
+              b: {event: {title: B, weight: 2, cooldown: 2}, text: B, goto: pick}
+              c: {event: {title: C, once: true}, text: C, goto: <hub>}
+              d: {event: {title: D, if: chance(0.3)}, text: D, goto: <hub>}
+              pick:
+                random:
+                  - {weight: n, goto: <hub>}
+                  - {weight: 1, effects: [n += 2], goto: stuck}
+              stuck:
+                text: All used up.
+                choices:
+                  - {text: Once, once: true, goto: stuck}
+                  - {text: Leave, fallback: true, goto: <hub>}
+              end:
+                event: {title: End, forced: true, if: day >= 6}
+                ending: {id: end, title: End}
+        """,
+    })
+    story = load_story(root, cache_dir=False)
+    for seed in range(60):
+        _walk_both(story, seed, False, 300)
+        _walk_both(story, seed, True, 300)
+
+
+def test_random_playtest_report(first_week):
+    r = playtest(first_week, 300, seed=5)
+    d = r.to_dict()
+    for key in ("runs", "steps", "endings", "nodes_visited", "nodes_total", "crashes"):
+        assert key in d
+    assert d["runs"] == 300 and d["steps"] > 300 * 10
+    assert d["nodes_total"] == 42 and d["nodes_visited"] > 30
+    story_endings = sum(n for e, n in d["endings"].items() if e.startswith("week_"))
+    assert story_endings == 300  # every run ends the week
+    assert set(d["cases"]) == {"stokesy", "becky"}
+    becky = d["cases"]["becky"]
+    assert sum(becky["endings"].values()) == 300
+    assert 0 <= becky["variables"]["trust"]["mean"] <= 10
+    assert d["crashes"] == [] and d["crash_count"] == 0
+
+
+def test_random_playtest_is_reproducible_and_independent_of_processes(first_week):
+    a = playtest(first_week, 200, seed=9).to_dict()
+    b = playtest(first_week, 200, seed=9).to_dict()
+    c = playtest(first_week, 200, seed=9, jobs=2).to_dict()
+    d = playtest(first_week, 200, seed=10).to_dict()
+    for key in ("steps", "endings", "cases", "nodes_visited"):
+        assert a[key] == b[key] == c[key]
+    assert a["steps"] != d["steps"]
+
+
+def test_strategies_are_generic_and_change_the_outcome(tmp_path):
+    root = story_dir(tmp_path, {
+        "story.yaml": """
+            id: s
+            title: S
+            start: main.start
+            variables:
+              support_actions: {type: int, max: 99}
+              enforce_actions: {type: int, max: 99}
+              kindness: {type: int, max: 99}
+        """,
+        "main.yaml": """
+            nodes:
+              start:
+                text: Pick.
+                choices:
+                  - {text: Help, effects: [support_actions += 1, kindness += 2], goto: helped}
+                  - {text: Arrest, effects: [enforce_actions += 1], goto: arrested}
+                  - {text: Shrug, goto: shrugged}
+              helped: {text: Helped., ending: {id: helped, title: Helped}}
+              arrested: {text: Arrested., ending: {id: arrested, title: Arrested}}
+              shrugged: {text: Nothing., ending: {id: shrugged, title: Nothing}}
+        """,
+    })
+    story = load_story(root, cache_dir=False)
+    runs = 400
+    share = {s: playtest(story, runs, 1, s).endings for s in ("random", "support", "enforce", "prefer:kind*", "avoid:*_actions")}
+    assert share["support"]["helped"] > 0.85 * runs
+    assert share["enforce"]["arrested"] > 0.85 * runs
+    assert share["prefer:kind*"]["helped"] > 0.85 * runs
+    assert share["avoid:*_actions"]["shrugged"] > 0.85 * runs
+    assert 0.2 * runs < share["random"]["helped"] < 0.5 * runs
+    with pytest.raises(ValueError, match="matches no variable"):
+        parse_strategy("prefer:nothing_like_this", story)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        parse_strategy("cautious", story)
+
+
+CRASHY = {
+    "story.yaml": """
+        id: crashy
+        title: Crashy
+        start: main.start
+        variables:
+          luck: {type: int, initial: 0, min: 0, max: 10}
+    """,
+    "main.yaml": """
+        nodes:
+          start:
+            text: A door.
+            choices:
+              - {text: Knock, goto: roll}
+              - {text: Leave, goto: fine}
+          roll:
+            random:
+              - {weight: 3, goto: fine}
+              - {weight: 1, goto: trap}
+          trap:
+            text: The floor gives way.
+            choices:
+              - {text: Climb out, if: luck > 5, goto: fine}
+          fine:
+            text: All right.
+            ending: {id: fine, title: Fine}
+    """,
+}
+
+
+def test_crashes_are_reported_with_what_reproduces_them_and_play_goes_on(tmp_path):
+    story = load_story(story_dir(tmp_path, CRASHY), cache_dir=False)
+    for strategy in ("random", "first", "novel"):
+        r = playtest(story, 200, seed=3, strategy=strategy)
+        assert r.runs == 200
+        if strategy == "first":
+            assert r.crash_count > 0  # "Knock" first, and a quarter of knocks fall in
+        if not r.crash_count:
+            continue
+        assert r.crash_count + r.endings["fine"] == 200
+        for crash in r.crashes:
+            assert crash.reproduced
+            assert "dead end at 'main.trap'" in crash.error
+            game, error = replay(story, crash.seed, crash.path)
+            assert error == crash.error
+            assert crash.keys == [1]  # what a player types in --plain
+
+
+def test_cli_playtest_reports_crashes_without_a_traceback(tmp_path, capsys):
+    root = story_dir(tmp_path, CRASHY)
+    assert main(["playtest", str(root), "--runs", "100", "--strategy", "first"]) == 1
+    out, err = capsys.readouterr()
+    assert "CRASHES:" in out and "dead end at 'main.trap'" in out and "replay:" in out
+    assert "Traceback" not in out + err
+    assert main(["playtest", str(root), "--runs", "100", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["crashes"] and {"seed", "path", "keys", "node", "error"} <= set(data["crashes"][0])
+
+
+def test_cli_playtest_json_and_strategy_comparison(capsys):
+    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--json", "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["runs"] == 50 and data["nodes_total"] == 42
+    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "prefer:carrot",
+                 "--strategy", "prefer:stick"]) == 0
+    out = capsys.readouterr().out
+    assert "Strategies compared" in out and "prefer:carrot" in out and "prefer:stick" in out
+    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "support"]) == 2
+    assert "matches no variable" in capsys.readouterr().err
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    assert main(["playtest", str(BASIC), "--runs", "300", "--progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "[" in err and "300/300" in err
+    assert "300/300" not in out
+
+
+# -- exhaustive ----------------------------------------------------------------------------
+
+def test_exhaustive_search_is_complete_on_a_small_story():
+    story = load_story(BASIC, cache_dir=False)
+    r = explore(story, path_to="a.done")
+    d = r.to_dict()
+    assert d["complete"] is True and d["unreachable_nodes"] == [] and d["unreachable_endings"] == []
+    assert d["path_is_shortest"] and [s["node"] for s in d["path"]][0] == "a.start"
+    # day starts at 1 and the ending comes when day > 3: three ends of day, after leaving the start
+    assert len(d["path"]) == 4
+
+
+GATED = {
+    "story.yaml": """
+        id: gated
+        title: Gated
+        start: main.start
+        variables:
+          coins: {type: int, initial: 0, min: 0, max: 3}
+          key: {type: bool}
+    """,
+    "main.yaml": """
+        nodes:
+          start:
+            text: A shop.
+            choices:
+              - {text: Work, effects: [coins += 1], goto: start}
+              - {text: Buy a key, if: coins >= 2, effects: [coins -= 2, key = true], goto: start}
+              - {text: Open the door, if: key, goto: door}
+              - {text: Flip a coin, goto: flip}
+              - {text: Go home, goto: home}
+          flip:
+            random:
+              - {goto: heads}
+              - {goto: tails}
+          heads: {text: Heads., goto: start}
+          tails: {text: Tails., goto: start}
+          door:
+            text: The door.
+            branch:
+              - {if: coins > 3, goto: vault}
+              - {goto: home}
+          vault: {text: Riches., ending: {id: rich, title: Rich}}
+          home: {text: Home., ending: {id: home, title: Home}}
+    """,
+}
+
+
+def test_exhaustive_search_proves_what_cant_be_reached(tmp_path):
+    story = load_story(story_dir(tmp_path, GATED), cache_dir=False)
+    r = explore(story, path_to="main.door")
+    d = r.to_dict()
+    assert d["complete"] is True
+    assert d["unreachable_nodes"] == ["main.vault"] and d["unreachable_endings"] == ["rich"]
+    assert {"main.heads", "main.tails"} <= {n for n in story.node_ids if n not in d["unreachable_nodes"]}
+    assert [s["text"] for s in d["path"]] == ["Work", "Work", "Buy a key", "Open the door"]
+
+
+def test_exhaustive_search_says_when_it_stopped_early(tmp_path, first_week):
+    r = explore(first_week, max_states=300)
+    assert r.complete is False and "300" in r.why_incomplete[0]
+    assert r.states == 300
+    # random play from where it stopped still finds the deep nodes
+    assert sum(r.reached) > 30
+
+
+def test_exhaustive_search_reports_crashes_with_their_path(tmp_path):
+    story = load_story(story_dir(tmp_path, CRASHY), cache_dir=False)
+    r = explore(story)
+    assert r.complete and r.crash_count == 1
+    crash = r.crashes[0]
+    assert "dead end" in crash["error"]
+    assert [s["text"] for s in crash["path"]] == ["Knock"]
+    assert crash["path"][0]["random_outcomes"] == 1
+
+
+def test_cli_exhaustive(tmp_path, capsys):
+    root = story_dir(tmp_path, GATED)
+    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.door", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["complete"] and data["unreachable_nodes"] == ["main.vault"]
+    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.dor"]) == 2
+    assert "did you mean 'main.door'" in capsys.readouterr().err
+    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.door"]) == 0
+    out = capsys.readouterr().out
+    assert "complete: yes" in out and "shortest path to main.door (4 choices)" in out
+    assert '4. at main.start: choose "Open the door"' in out
+
+
+def test_playtest_from_a_node_with_variables_set(tmp_path):
+    story = load_story(story_dir(tmp_path, GATED), cache_dir=False)
+    r = playtest(story, 50, 1, start="main.door", values={"coins": 3})
+    assert r.endings == {"home": 50}
+    r = explore(story, start="main.start", values={"key": True}, path_to="main.door")
+    assert [s.text for s in r.path] == ["Open the door"]
+    with pytest.raises(ValueError):
+        playtest(story, 5, 1, start="main.nowhere")
+    game = Game(story, 1, start="main.door", values={"coins": 3})
+    assert game.ended and game.ending.id == "home"
