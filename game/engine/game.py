@@ -396,8 +396,10 @@ class Game:
 
     def _hub_events(self, node: Node) -> list[Any]:
         shown = []
-        for ev in self.story.events:
-            if ev.forced or not self._event_open(ev, node.hub_tags):
+        turn, ev_count, ev_last = self.turn, self.ev_count, self.ev_last
+        for ev in self.story.hub_events(node)[1]:
+            count = ev_count.get(ev.node)
+            if count and (ev.once or (ev.cooldown and turn - ev_last.get(ev.node, -10**9) < ev.cooldown)):
                 continue
             ch = ev.choice
             if ch.cond is not None and ch.reason is None and not ch.cond(self):
@@ -430,14 +432,17 @@ class Game:
 
     def _forced_event(self, node: Node) -> int | None:
         best: list[Any] = []
-        for ev in self.story.events:
-            if not ev.forced or self.ev_forced.get(ev.node) == self.turn:
-                continue
+        turn, ev_count, ev_last, ev_forced = self.turn, self.ev_count, self.ev_last, self.ev_forced
+        for ev in self.story.hub_events(node)[0]:  # highest priority first
             if best and ev.priority < best[0].priority:
                 break
-            if not self._event_open(ev, node.hub_tags):
+            n = ev.node
+            count = ev_count.get(n)
+            if count and (ev.once or ev_forced.get(n) == turn
+                          or (ev.cooldown and turn - ev_last.get(n, -10**9) < ev.cooldown)):
                 continue
-            if ev.choice.cond is not None and not ev.choice.cond(self):
+            cond = ev.choice.cond
+            if cond is not None and not cond(self):
                 continue
             best.append(ev)
         if not best:

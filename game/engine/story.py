@@ -157,6 +157,7 @@ class Story:
     endings: tuple[Ending, ...] = ()
     compiler: Any = None
     initial_values: tuple[Any, ...] = ()
+    _hub_events: dict[int, tuple[tuple[Event, ...], tuple[Event, ...]]] = field(default_factory=dict)
     char_index: dict[str, int] = field(default_factory=dict)
 
     def node_at(self, index: int) -> Node:
@@ -165,6 +166,16 @@ class Story:
         if node is None:
             node = self.nodes[index] = self.compiler.node(index)
         return node
+
+    def hub_events(self, node: Node) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
+        """(forced, offered) events a hub can have, by its tags; forced highest priority first."""
+        found = self._hub_events.get(node.index)
+        if found is None:
+            tags = node.hub_tags
+            fits = [ev for ev in self.events if tags is None or (ev.tags is not None and tags & ev.tags)]
+            found = self._hub_events[node.index] = (
+                tuple(ev for ev in fits if ev.forced), tuple(ev for ev in fits if not ev.forced))
+        return found
 
     def compile_all(self) -> None:
         """Compile every node now (games otherwise compile each node when first reached)."""
