@@ -158,8 +158,10 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
     if not get["plain"]:
         run_app = _textual_app()
         if run_app is not None:
+            # A loaded game, or a test game started --from a node, opens straight into play.
+            resume = bool(get["load"]) or start is not None or bool(values)
             return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
-                           resume=bool(get["load"]))
+                           resume=resume)
     from .plain import run_plain
 
     return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout)  # type: ignore[arg-type]

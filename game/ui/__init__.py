@@ -1,0 +1,1 @@
+"""The Textual user interface. Only `iom play` imports it."""

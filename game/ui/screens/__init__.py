@@ -1,0 +1,1 @@
+"""The screens of the game, each imported when first shown."""

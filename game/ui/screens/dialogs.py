@@ -1,0 +1,69 @@
+"""Small shared screens: a yes/no question, and the base for read-only screens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Static
+
+if TYPE_CHECKING:
+    from ..app import StraightApp
+
+
+def close(screen: Screen[Any], result: Any = None) -> None:
+    """Dismiss a screen once: a burst of keys or clicks can ask twice before it has gone."""
+    if screen.is_current:
+        screen.dismiss(result)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask a question; dismisses with True (yes) or False (no)."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", show=False),
+        Binding("n", "answer(False)", "No", show=False),
+        Binding("escape", "answer(False)", "Cancel"),
+    ]
+
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self._title, self._body, self._yes, self._no = title, body, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self._title, style="bold"), classes="dialog-title")
+            yield Static(Text(self._body), classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._yes, variant="primary", id="yes", compact=True)
+                yield Button(self._no, id="no", compact=True)
+
+    def on_mount(self) -> None:
+        for button in self.query("#yes"):
+            button.focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        close(self, event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        close(self, yes)
+
+
+class BackScreen(Screen[None]):
+    """A read-only screen that Escape (or q) closes."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("q", "back", "Back", show=False, id="back-alt"),
+    ]
+
+    app: StraightApp
+
+    def action_back(self) -> None:
+        close(self)

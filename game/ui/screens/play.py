@@ -1,0 +1,268 @@
+"""The play screen: transcript, choices, caseload panel, clock and notices."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ...engine import ChoiceError, Game, SaveError, StoryRuntimeError
+from ...engine.saves import QUICKSAVE
+from ..app import GameChanged
+from ..commands import Command
+from ..widgets import CaseloadView, ChoiceList, NoticeLine, StatusLine, Transcript
+
+if TYPE_CHECKING:
+    from ..app import StraightApp
+
+END_ACTIONS = [("review", "Review how it ended"), ("gallery", "Endings gallery"), ("title", "Back to the title screen")]
+
+
+class PlayScreen(Screen[None]):
+    """Where the story is played."""
+
+    BINDINGS = [
+        *[Binding(str(n), f"choose({n})", f"Choice {n}", show=False, id=f"choose-{n}") for n in range(1, 10)],
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("ctrl+z", "undo", "Undo", show=False, id="undo-alt"),
+        Binding("s", "save", "Save", id="save"),
+        Binding("l", "load", "Load", show=False, id="load"),
+        Binding("f5", "quick_save", "Quick save", show=False, id="quick-save"),
+        Binding("f9", "quick_load", "Quick load", show=False, id="quick-load"),
+        Binding("j", "journal", "Journal", id="journal"),
+        Binding("o", "outcomes", "Outcomes", id="outcomes"),
+        Binding("c", "toggle_cases", "Cases", id="cases"),
+        Binding("r", "review", "Review", id="review"),
+        Binding("escape", "menu", "Menu", id="menu"),
+    ]
+
+    app: StraightApp
+
+    def __init__(self, classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self._shown: Game | None = None
+        self._footer_state: tuple[bool, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="body"):
+            yield Transcript(id="transcript")
+            with VerticalScroll(id="caseload"):
+                yield CaseloadView(id="cases")
+        yield NoticeLine(id="notices")
+        yield ChoiceList(id="choices")
+        yield Footer()
+
+    @property
+    def game(self) -> Game | None:
+        return self.app.session.game
+
+    def on_mount(self) -> None:
+        # A screen closed as soon as it opened (keys arrive fast) may have lost its children.
+        for choices in self.query(ChoiceList):
+            choices.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_view()
+
+    @on(GameChanged)
+    def _game_changed(self) -> None:
+        self.refresh_view()
+
+    # -- showing the state ----------------------------------------------------------------
+    def refresh_view(self, *, moved: bool = False) -> None:
+        """Show the session's game; `moved` when it just changed by a choice or an undo."""
+        game = self.game
+        if game is None or not self.query(Transcript):
+            return
+        fresh = game is not self._shown
+        self._shown = game
+        self.query_one(StatusLine).show(game)
+        self.query_one(CaseloadView).show(game, self.app.session.opening(game))
+        self.query_one(NoticeLine).show(game.notices if moved else [])
+        transcript = self.query_one(Transcript)
+        first_new = transcript.sync(game.transcript)
+        choices = self.query_one(ChoiceList)
+        if game.ended:
+            choices.show_actions(END_ACTIONS)
+        else:
+            choices.show_choices(game.choices)
+        if fresh:
+            # Resume where the player was: at the start of the current passage.
+            transcript.reveal(max(0, _last_choice(game)))
+        elif moved:
+            # Scroll now, with the sizes as they are, so the usual choice repaints in one pass;
+            # after the layout, correct it if the choices' new height moved the end.
+            transcript.scroll_to_entry(first_new)
+            self.call_after_refresh(transcript.scroll_to_entry, first_new)
+        # The footer rebuilds itself on every refresh of bindings: only when what it shows changes.
+        shown = (game.can_undo, game.ended, self.app.session.has_quicksave)
+        if shown != self._footer_state:
+            self._footer_state = shown
+            self.refresh_bindings()
+
+    # -- choosing ---------------------------------------------------------------------------
+    def enabled_choices(self) -> list[int]:
+        game = self.game
+        if game is None or game.ended:
+            return []
+        return [o.index for o in game.choices if o.enabled]
+
+    def take(self, index: int) -> None:
+        """Take the choice at `index` of `game.choices`."""
+        session = self.app.session
+        try:
+            reached = session.choose(index)
+        except ChoiceError as exc:
+            self.app.say(f"You can't do that: {exc}.", "warning")
+            return
+        except StoryRuntimeError as exc:
+            self.app.say(f"The story has a fault and can't go on from here: {exc}", "error", timeout=10)
+            return
+        self.refresh_view(moved=True)
+        game = session.game
+        assert game is not None
+        for end in reached:
+            if end.character is not None:
+                char = game.story.character(end.character)
+                self.app.say(f"{char.name if char else end.character}: {end.title}", timeout=6)
+
+    @on(ChoiceList.Chosen)
+    def _chosen(self, message: ChoiceList.Chosen) -> None:
+        self.take(message.index)
+
+    @on(ChoiceList.Action)
+    def _action(self, message: ChoiceList.Action) -> None:
+        self.run_end_action(message.action)
+
+    def run_end_action(self, action: str) -> None:
+        if action == "review":
+            self.action_review()
+        elif action == "gallery":
+            self.app.action_gallery()
+        elif action == "title":
+            self.app.show_title()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        game = self.game
+        if game is None:
+            return action in ("menu",)
+        if action == "choose":
+            n = parameters[0] if parameters else 0
+            count = len(END_ACTIONS) if game.ended else len(self.enabled_choices())
+            return isinstance(n, int) and 1 <= n <= count
+        if action == "undo":
+            return game.can_undo
+        if action == "quick_load":
+            return self.app.session.has_quicksave
+        if action == "review":
+            return game.ended
+        return True
+
+    def action_choose(self, n: int) -> None:
+        game = self.game
+        if game is None:
+            return
+        if game.ended:
+            if 1 <= n <= len(END_ACTIONS):
+                self.run_end_action(END_ACTIONS[n - 1][0])
+            return
+        enabled = self.enabled_choices()
+        if 1 <= n <= len(enabled):
+            self.take(enabled[n - 1])
+
+    def action_undo(self) -> None:
+        if self.app.session.undo():
+            self.refresh_view(moved=True)
+        else:
+            self.app.say("There is nothing to undo.")
+
+    # -- saving and loading ---------------------------------------------------------------------
+    def action_save(self) -> None:
+        from .saves import SaveScreen
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.save_to(name)
+
+        self.app.push_screen(SaveScreen(), chosen)
+
+    def save_to(self, name: str) -> bool:
+        try:
+            self.app.session.save(name)
+        except SaveError as exc:
+            self.app.say(f"Not saved: {exc}. Play goes on.", "error", timeout=10)
+            return False
+        self.app.say(f"Saved as '{name}'.")
+        self.refresh_bindings()
+        return True
+
+    def action_quick_save(self) -> None:
+        if self.save_to(QUICKSAVE):
+            self.refresh_bindings()
+
+    def action_quick_load(self) -> None:
+        if self.app.load_slot(QUICKSAVE):
+            self.app.say("Quick save loaded.")
+
+    def action_load(self) -> None:
+        self.app.action_load_game()
+
+    # -- other screens ---------------------------------------------------------------------------
+    def action_journal(self) -> None:
+        from .journal import JournalScreen
+
+        self.app.push_screen(JournalScreen())
+
+    def action_outcomes(self) -> None:
+        from .outcomes import OutcomesScreen
+
+        self.app.push_screen(OutcomesScreen())
+
+    def action_review(self) -> None:
+        from .review import ReviewScreen
+
+        if self.game is not None and self.game.ended:
+            self.app.push_screen(ReviewScreen())
+
+    def action_toggle_cases(self) -> None:
+        # Wide and narrow layouts each remember their own choice: shown by default when wide.
+        self.toggle_class("-hide-cases" if self.has_class("-wide") else "-show-cases")
+
+    def action_menu(self) -> None:
+        self.app.show_title()
+
+    def palette_commands(self) -> list[Command]:
+        game = self.game
+        out = []
+        if game is not None and game.can_undo:
+            out.append(Command("Undo", "Step back before the last choice", self.action_undo))
+        out += [
+            Command("Save game", "Save to a named slot", self.action_save),
+            Command("Quick save", "Save to the quick-save slot (F5)", self.action_quick_save),
+        ]
+        if self.app.session.has_quicksave:
+            out.append(Command("Quick load", "Load the quick-save slot (F9)", self.action_quick_load))
+        out += [
+            Command("Load game", "Load a saved game", self.action_load),
+            Command("Journal", "What has happened so far, turn by turn", self.action_journal),
+            Command("Outcomes", "Charts of every case and pathway", self.action_outcomes),
+            Command("Toggle case panel", "Show or hide the caseload panel", self.action_toggle_cases),
+        ]
+        if game is not None and game.ended:
+            out.append(Command("Review", "How it ended, and how you worked", self.action_review))
+        out.append(Command("Title screen", "Back to the title screen (the game is autosaved)", self.action_menu))
+        return out
+
+
+def _last_choice(game: Game) -> int:
+    transcript = game.transcript
+    for i in range(len(transcript) - 1, -1, -1):
+        if transcript[i][0] == "choice":
+            return i
+    return -1

@@ -1,0 +1,75 @@
+"""A monkey: thousands of seeded random keypresses, clicks and resizes, down to 40x12.
+
+Nothing may raise. Keys are posted in bursts, as a fast typist or a paste would send them;
+the quit keys are left out so the monkey keeps playing (when a click on a footer's Quit ends
+the app anyway, a fresh one takes over).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from textual import events
+
+from game.ui.app import StraightApp
+
+from .conftest import SHIPPED, UI_STORY
+
+# Cheap keys often, keys that open whole screens now and then (each costs a screen's mount).
+PLAY_KEYS = [str(n) for n in range(1, 10)] * 10 + ["up", "down", "enter", "enter", "tab", "shift+tab",
+                                                  "pageup", "pagedown", "home", "end", "left",
+                                                  "right", "space", "backspace", "u", "c", "y",
+                                                  "a", "b", "x", "minus", "underscore"] * 4
+SCREEN_KEYS = ["escape", "escape", "escape", "s", "l", "j", "o", "r", "n", "e", "f1",
+               "question_mark", "f5", "f9", "ctrl+z", "ctrl+p", "ctrl+t"]
+KEYS = PLAY_KEYS + SCREEN_KEYS * 3
+SIZES = [(40, 12), (45, 15), (60, 20), (80, 24), (99, 30), (100, 30), (120, 40), (160, 50)]
+CHARS = {"space": " ", "minus": "-", "underscore": "_", "question_mark": "?"}
+
+
+def _key(name: str) -> events.Key:
+    char = CHARS.get(name, name if len(name) == 1 else None)
+    return events.Key(name, char)
+
+
+async def _monkey(build, story, seed: int, events_wanted: int, deadline: float) -> int:
+    rng = random.Random(seed)
+    done = 0
+    apps = 0
+    while done < events_wanted and time.monotonic() < deadline:
+        app: StraightApp = build(story)
+        apps += 1
+        size = rng.choice(SIZES)
+        async with app.run_test(size=size) as pilot:
+            while done < events_wanted and time.monotonic() < deadline and app.is_running:
+                roll = rng.random()
+                if roll < 0.02:
+                    size = rng.choice(SIZES)
+                    await pilot.resize_terminal(*size)
+                    done += 1
+                elif roll < 0.08:
+                    x, y = rng.randrange(size[0]), rng.randrange(size[1])
+                    await pilot.click(offset=(x, y))
+                    done += 1
+                else:
+                    for _ in range(rng.randint(8, 40)):
+                        app.post_message(_key(rng.choice(KEYS)))
+                        done += 1
+                    await pilot.pause()
+            await pilot.pause()
+        assert app._exception is None, app._exception
+        app.session.close()
+    return done
+
+
+async def test_monkey_on_the_test_story(build):
+    # Time-boxed, so a slow machine does fewer events rather than failing; a fast one does all.
+    done = await _monkey(build, UI_STORY, seed=20140407, events_wanted=3000,
+                         deadline=time.monotonic() + 28)
+    assert done >= 800
+
+
+async def test_monkey_on_the_shipped_story(build):
+    done = await _monkey(build, SHIPPED, seed=1, events_wanted=800, deadline=time.monotonic() + 8)
+    assert done >= 200

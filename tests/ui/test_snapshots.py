@@ -1,0 +1,130 @@
+"""SVG snapshots of each screen at 80x24 and 120x40 (pytest-textual-snapshot).
+
+They run on the UI tests' own story, so they change only when the interface does. After an
+intended change of look: `pytest tests/ui/test_snapshots.py --snapshot-update`, then look at
+the new SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from game.engine import Game, load_story
+from game.engine.saves import write_save
+
+from .conftest import UI_STORY
+
+SMALL, LARGE = (80, 24), (120, 40)
+BOTH = pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "120x40"])
+
+
+async def _quiet(pilot) -> None:
+    """Let the screen settle, with no toasts left to time out differently from run to run."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+async def _play(pilot, *keys: str) -> None:
+    await pilot.press("n")
+    await pilot.pause()
+    for key in keys:
+        await pilot.press(key)
+    await _quiet(pilot)
+
+
+MIDGAME = ("1", "2", "1", "1", "2", "2")  # to work, help Ana, go home, visit Ana, warn her
+TO_THE_END = ("1", "2", "1", "2", "1", "1", "1", "1")
+
+
+@BOTH
+def test_title(snap_compare, build, size):
+    assert snap_compare(build(), terminal_size=size, run_before=_quiet)
+
+
+@BOTH
+def test_play(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME)
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_play_at_the_end(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, *TO_THE_END)
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+def test_play_narrow_with_the_case_panel(snap_compare, build):
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME, "c")
+
+    assert snap_compare(build(), terminal_size=SMALL, run_before=run_before)
+
+
+@BOTH
+def test_load_screen(snap_compare, build, saves, size):
+    saves.mkdir(parents=True)
+    story = load_story(UI_STORY, cache_dir=False)
+    game = Game(story, seed=7)
+    for index in (0, 1, 0):
+        game.choose(index)
+    for n, name in enumerate(("quicksave", "monday")):
+        path = write_save(saves, name, game)
+        data = json.loads(path.read_text())
+        data["saved_at"] = f"2014-04-0{7 + n} 09:30:00"  # a fixed time, so the picture is too
+        path.write_text(json.dumps(data))
+        os.utime(path, (1_400_000_000 + n, 1_400_000_000 + n))
+    broken = saves / "broken.json"
+    broken.write_text('{"format": "straight-and-narrow-save", "version": 1, "story": ')
+    os.utime(broken, (1_300_000_000, 1_300_000_000))
+
+    async def run_before(pilot):
+        await pilot.press("l")
+        await _quiet(pilot)
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_outcomes(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME, "o")
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_review(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, *TO_THE_END, "r")
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+def test_journal(snap_compare, build):
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME, "j")
+
+    assert snap_compare(build(), terminal_size=SMALL, run_before=run_before)
+
+
+def test_gallery(snap_compare, build):
+    async def run_before(pilot):
+        await _play(pilot, *TO_THE_END, "2")
+
+    assert snap_compare(build(), terminal_size=SMALL, run_before=run_before)
+
+
+def test_help(snap_compare, build):
+    async def run_before(pilot):
+        await _play(pilot, "1", "f1")
+
+    assert snap_compare(build(), terminal_size=SMALL, run_before=run_before)
