@@ -23,7 +23,6 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, Protocol
 
 MAX_LENGTH = 2000
@@ -98,6 +97,7 @@ class Scope(Protocol):
 
 def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
     """The closest candidate to a misspelt name, if any is close."""
+    from difflib import get_close_matches  # only needed when something is wrong
     found = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -9,12 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - only without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# PyYAML is imported when a file is actually parsed: a story loaded from the compiled cache
+# never needs it, which keeps the game's start-up short.
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
@@ -137,6 +133,7 @@ def decode(data: bytes) -> str:
 
 def read(data: bytes) -> Any:
     """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem."""
+    import yaml
     text = decode(data)
     if "\x00" in text:
         i = text.index("\x00")
@@ -159,7 +156,13 @@ def read(data: bytes) -> Any:
 
 
 def _build(text: str) -> Any:
-    events = yaml.parse(text, Loader=_Loader)
+    import yaml
+
+    try:
+        loader = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - only without libyaml
+        loader = yaml.SafeLoader  # type: ignore[assignment,misc]
+    events = yaml.parse(text, Loader=loader)
     stack: list[Any] = []  # containers being built
     keys: list[Any] = []  # for maps: pending key (or _NOKEY); for seqs: unused
     sizes: list[int] = []
