@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from textual.await_complete import AwaitComplete
-from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.theme import ThemeProvider
 
 
@@ -39,14 +39,19 @@ class GameCommands(Provider):
 
 
 class SafeCommandPalette(CommandPalette):
-    """The command palette, minus two crashes seen in Textual 8.2 when keys come in a burst:
-    a page key before its list is drawn raises KeyError, and a second Enter dismisses it twice."""
+    """The command palette, minus three crashes seen in Textual 8.2 when keys come in a burst:
+    a page key before its list is drawn raises KeyError, a second Enter dismisses it twice, and
+    a search finishing as the palette closes finds its list already gone."""
 
     def dismiss(self, result: object = None) -> AwaitComplete:
         # Two Enters in one burst select twice; the second would pop the screen underneath.
         if not self.is_current:
             return AwaitComplete(asyncio.sleep(0))
         return super().dismiss(result)  # type: ignore[arg-type]
+
+    def _watch__list_visible(self) -> None:
+        if self.query(CommandList) and self.query("#--input"):
+            super()._watch__list_visible()
 
     def _action_command_list(self, action: str) -> None:
         try:

@@ -200,7 +200,17 @@ def _common_prefix(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]
     return i
 
 
-class ChoiceList(OptionList):
+class SafeOptionList(OptionList):
+    """An OptionList that survives being squeezed to no width at all (Textual 8.2 divides by
+    the width when measuring wrapped options, which a 20-column terminal can make zero)."""
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width <= 0:
+            return self.option_count
+        return super().get_content_height(container, viewport, width)
+
+
+class ChoiceList(SafeOptionList):
     """The choices on offer: numbered when they can be taken, with the reason when they can't."""
 
     class Chosen(Message):

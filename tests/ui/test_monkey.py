@@ -33,19 +33,19 @@ def _key(name: str) -> events.Key:
     return events.Key(name, char)
 
 
-async def _monkey(build, story, seed: int, events_wanted: int, deadline: float) -> int:
+async def _monkey(build, story, seed: int, events_wanted: int, deadline: float, sizes=SIZES) -> int:
     rng = random.Random(seed)
     done = 0
     apps = 0
     while done < events_wanted and time.monotonic() < deadline:
         app: StraightApp = build(story)
         apps += 1
-        size = rng.choice(SIZES)
+        size = rng.choice(sizes)
         async with app.run_test(size=size) as pilot:
             while done < events_wanted and time.monotonic() < deadline and app.is_running:
                 roll = rng.random()
                 if roll < 0.02:
-                    size = rng.choice(SIZES)
+                    size = rng.choice(sizes)
                     await pilot.resize_terminal(*size)
                     done += 1
                 elif roll < 0.08:

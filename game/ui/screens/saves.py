@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...engine.saves import AUTOSAVE, SaveSlot
+from ..widgets import SafeOptionList
 from .dialogs import close
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class _SlotsScreen(ModalScreen[str | None]):
             yield Static(Text(self.TITLE_TEXT, style="bold"), classes="sheet-title")
             yield from self.compose_top()
             with Horizontal(classes="slots-body"):
-                yield OptionList(id="slots", markup=False)
+                yield SafeOptionList(id="slots", markup=False)
                 with VerticalScroll(id="slot-preview-box"):
                     yield Static(Text("Looking for saves…", style="italic"), id="slot-preview")
         yield Footer()
@@ -107,8 +108,8 @@ class _SlotsScreen(ModalScreen[str | None]):
 
     @on(SlotsListed)
     def _listed(self, message: SlotsListed) -> None:
-        if not self.query("#slots"):
-            return  # closed while the list was being read
+        if not self.query("#slots") or not self.query("#slot-preview"):
+            return  # closed (or closing) while the list was being read
         self.slots = message.slots
         menu = self.query_one("#slots", OptionList)
         menu.set_options([Option(slot_label(s), id=f"s{i}") for i, s in enumerate(self.slots)])
@@ -125,7 +126,8 @@ class _SlotsScreen(ModalScreen[str | None]):
         self.query_one("#slots", OptionList).focus()
 
     def _preview(self, slot: SaveSlot) -> None:
-        self.query_one("#slot-preview", Static).update(preview_text(slot))
+        for preview in self.query("#slot-preview").results(Static):  # none once the screen closes
+            preview.update(preview_text(slot))
 
     @on(OptionList.OptionHighlighted, "#slots")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
