@@ -107,7 +107,7 @@ class Ranges:
                 self.values.append(Text(frozenset([start]) if fixed else frozenset(var.values)))
         self.has_turns = story.turns is not None
 
-    def eval(self, t: Any) -> Value:
+    def evaluate(self, t: Any) -> Value:
         kind = t[0]
         if kind == "num":
             v = t[1]
@@ -123,22 +123,22 @@ class Ranges:
         if kind == "ended":
             return EITHER
         if kind == "not":
-            inner = _truth(self.eval(t[1]))
+            inner = _truth(self.evaluate(t[1]))
             return Truth(inner.can_false, inner.can_true)
         if kind == "neg":
-            n = _num(self.eval(t[1]))
+            n = _num(self.evaluate(t[1]))
             return Num(-n.hi, -n.lo)
         if kind in ("and", "or"):
-            a, b = _truth(self.eval(t[1])), _truth(self.eval(t[2]))
+            a, b = _truth(self.evaluate(t[1])), _truth(self.evaluate(t[2]))
             if kind == "and":
                 return Truth(a.can_true and b.can_true, a.can_false or b.can_false)
             return Truth(a.can_true or b.can_true, a.can_false and b.can_false)
         if kind == "cmp":
-            return self._compare(t[1], self.eval(t[2]), self.eval(t[3]))
+            return self._compare(t[1], self.evaluate(t[2]), self.evaluate(t[3]))
         if kind == "bin":
-            return self._arith(t[1], _num(self.eval(t[2])), _num(self.eval(t[3])))
+            return self._arith(t[1], _num(self.evaluate(t[2])), _num(self.evaluate(t[3])))
         if kind == "call":
-            return self._call(t[1], [self.eval(a) for a in t[2:]])
+            return self._call(t[1], [self.evaluate(a) for a in t[2:]])
         return ANY_NUM
 
     def _compare(self, op: str, a: Value, b: Value) -> Truth:
@@ -211,10 +211,10 @@ class Ranges:
         return ANY_NUM
 
     def never_true(self, tree: Any) -> bool:
-        return not _truth(self.eval(tree)).can_true
+        return not _truth(self.evaluate(tree)).can_true
 
     def always_true(self, tree: Any) -> bool:
-        return not _truth(self.eval(tree)).can_false
+        return not _truth(self.evaluate(tree)).can_false
 
     def describe(self, tree: Any) -> str:
         """The ranges of the variables in an expression, as a reason."""
@@ -526,7 +526,7 @@ def analyse(story: Story, files: list[tuple[str, bytes]], existing: list[Problem
     for f in found:
         if f.kind.startswith("cost:"):
             var = story.variables[story.var_index[f.kind[5:]]]
-            lo = _num(ranges.eval(f.tree)).lo
+            lo = _num(ranges.evaluate(f.tree)).lo
             if lo > var.max:
                 text = f.choice.get("text", "(fallback)") if f.choice is not None else ""
                 out.append(Problem(f.file, f.line, f.column,
@@ -534,7 +534,7 @@ def analyse(story: Story, files: list[tuple[str, bytes]], existing: list[Problem
                                    f"{var.unit} and {var.name} is never more than {var.max}", "warning"))
             continue
         if f.kind == "random":
-            value = _num(ranges.eval(f.tree))
+            value = _num(ranges.evaluate(f.tree))
             if value.hi <= 0:
                 why = ranges.describe(f.tree)
                 out.append(Problem(f.file, f.line, f.column,
@@ -591,7 +591,7 @@ def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]
         if c.get("if") is not None and ranges.never_true(c["if"]):
             return False
         for slot, amount in c["cost"]:
-            if _num(ranges.eval(amount)).lo > budget_max.get(slot, INF):
+            if _num(ranges.evaluate(amount)).lo > budget_max.get(slot, INF):
                 return False
         return True
 
@@ -641,7 +641,7 @@ def _reach(story: Story, hubs: list[int], turns: dict[str, Any] | None,
             stack.append(nav[1])
         elif nav[0] == "random":
             for weight, _e, t in nav[1]:
-                if prune is None or _num(prune[0].eval(weight)).hi > 0:
+                if prune is None or _num(prune[0].evaluate(weight)).hi > 0:
                     stack.append(t)
         elif nav[0] == "branch":
             for cond, _e, t in nav[1]:
