@@ -202,12 +202,21 @@ def _common_prefix(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]
 
 class SafeOptionList(OptionList):
     """An OptionList that survives being squeezed to no width at all (Textual 8.2 divides by
-    the width when measuring wrapped options, which a 20-column terminal can make zero)."""
+    the width when measuring wrapped options, which a 20-column terminal can make zero) and
+    page keys that arrive before its options are laid out."""
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
             return self.option_count
         return super().get_content_height(container, viewport, width)
+
+    def _move_page(self, direction: int) -> None:
+        # A page key that arrives before new options are laid out finds no line for the
+        # highlight (Textual 8.2 raises KeyError); the key does nothing, as a frame later.
+        try:
+            super()._move_page(direction)  # type: ignore[arg-type]
+        except (KeyError, IndexError):
+            pass
 
 
 class ChoiceList(SafeOptionList):

@@ -33,7 +33,8 @@ def _key(name: str) -> events.Key:
     return events.Key(name, char)
 
 
-async def _monkey(build, story, seed: int, events_wanted: int, deadline: float, sizes=SIZES) -> int:
+async def _monkey(build, story, seed: int, events_wanted: int, deadline: float, sizes=SIZES,
+                  burst: tuple[int, int] = (8, 40)) -> int:
     rng = random.Random(seed)
     done = 0
     apps = 0
@@ -53,7 +54,7 @@ async def _monkey(build, story, seed: int, events_wanted: int, deadline: float, 
                     await pilot.click(offset=(x, y))
                     done += 1
                 else:
-                    for _ in range(rng.randint(8, 40)):
+                    for _ in range(rng.randint(*burst)):
                         app.post_message(_key(rng.choice(KEYS)))
                         done += 1
                     await pilot.pause()
