@@ -23,6 +23,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 MAX_LENGTH = 2000
@@ -530,6 +531,158 @@ def _fused_and(tree: Any) -> Fn | None:
     return every
 
 
+# `var OP constant` as a one-argument C call on the value: `v >= c` is `c <= v`.
+_FLIPPED: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.gt,
+    "<=": operator.ge,
+    ">": operator.lt,
+    ">=": operator.le,
+}
+
+
+def _draws(tree: Any) -> bool:
+    """Whether evaluating the tree draws random numbers."""
+    if tree[0] == "call" and tree[1] in ("chance", "random"):
+        return True
+    return any(type(t) is tuple and _draws(t) for t in tree[1:])
+
+
+def _flatten(tree: Any, kind: str, out: list[Any]) -> list[Any]:
+    if tree[0] == kind:
+        _flatten(tree[1], kind, out)
+        _flatten(tree[2], kind, out)
+    else:
+        out.append(tree)
+    return out
+
+
+def _value_test(tree: Any) -> tuple[int, Callable[[Any], Any]] | None:
+    """(slot, f) where f(value of the slot) has the truth of the tree, for one-variable tests."""
+    kind = tree[0]
+    if kind == "var":
+        return tree[1], operator.truth
+    if kind == "not" and tree[1][0] == "var":
+        return tree[1][1], operator.not_
+    if kind == "cmp" and tree[2][0] == "var" and tree[3][0] in ("num", "str"):
+        return tree[2][1], partial(_FLIPPED[tree[1]], tree[3][1])
+    if kind == "or":
+        values = _same_var_equals(tree)
+        if values is not None:
+            return values[0], values[1].__contains__
+    return None
+
+
+def _same_var_equals(tree: Any) -> tuple[int, frozenset[Any]] | None:
+    # `s == 'a' or s == 'b' or ...` is a set lookup.
+    slot = None
+    values = []
+    for t in _flatten(tree, "or", []):
+        if not (t[0] == "cmp" and t[1] == "==" and t[2][0] == "var" and t[3][0] in ("num", "str")):
+            return None
+        if slot is not None and t[2][1] != slot:
+            return None
+        slot = t[2][1]
+        values.append(t[3][1])
+    assert slot is not None
+    return slot, frozenset(values)
+
+
+def compile_test(tree: Any) -> Fn:
+    """Like compile_expr, for where only the truth of the result counts (conditions): the
+    function returns something just as true or false, sooner. Without random draws, the order
+    in which parts of an `and` are tested can't change anything, so one-variable tests go first
+    and run as C calls on the value."""
+    kind = tree[0]
+    if kind == "not":
+        inner = tree[1]
+        if inner[0] == "var":
+            slot = inner[1]
+            return lambda st: not st.v[slot]
+        if inner[0] == "ended":
+            char = inner[1]
+            return lambda st: char not in st.char_endings
+        f = compile_test(inner)
+        return lambda st: not f(st)
+    if kind == "or":
+        same = _same_var_equals(tree) if not _draws(tree) else None
+        if same is not None:
+            slot, values = same
+            return lambda st: st.v[slot] in values
+        a, b = compile_test(tree[1]), compile_test(tree[2])
+        return lambda st: a(st) or b(st)
+    if kind != "and":
+        return compile_expr(tree)
+    parts = _flatten(tree, "and", [])
+    if _draws(tree):
+        # A part that draws must be reached exactly when it would have been: the parts around
+        # it keep their places, and only the runs of parts that don't draw are combined.
+        fns: list[Fn] = []
+        run: list[Any] = []
+        for part in [*parts, None]:
+            if part is not None and not _draws(part):
+                run.append(part)
+                continue
+            if run:
+                chain = run[0]
+                for t in run[1:]:
+                    chain = ("and", chain, t)
+                fns.append(compile_test(chain))
+                run = []
+            if part is not None:
+                fns.append(compile_test(part))
+        if len(fns) == 2:
+            a, b = fns
+            return lambda st: a(st) and b(st)
+
+        def in_turn(st: Any) -> bool:
+            for f in fns:
+                if not f(st):
+                    return False
+            return True
+
+        return in_turn
+    tests: list[tuple[int, Callable[[Any], Any]]] = []
+    others: list[Fn] = []
+    for part in parts:
+        test = _value_test(part)
+        if test is not None:
+            tests.append(test)
+        else:
+            others.append(compile_test(part))
+    if not others and len(tests) == 2:
+        (s1, f1), (s2, f2) = tests
+
+        def both(st: Any) -> Any:
+            v = st.v
+            return f1(v[s1]) and f2(v[s2])
+
+        return both
+    if not others:
+
+        def every(st: Any) -> bool:
+            v = st.v
+            for slot, f in tests:
+                if not f(v[slot]):
+                    return False
+            return True
+
+        return every
+
+    def every_then(st: Any) -> bool:
+        v = st.v
+        for slot, f in tests:
+            if not f(v[slot]):
+                return False
+        for g in others:
+            if not g(st):
+                return False
+        return True
+
+    return every_then
+
+
 def compile_expr(tree: Any) -> Fn:
     """Turn a parsed expression into a function of the game state."""
     kind = tree[0]
@@ -570,18 +723,57 @@ def compile_expr(tree: Any) -> Fn:
         a, b = compile_expr(left), compile_expr(right)
         return lambda st: f(a(st), b(st))
     if kind == "bin":
+        fast = _arithmetic(tree[1], tree[2], tree[3])
+        if fast is not None:
+            return fast
         f = _BIN[tree[1]]
         a, b = compile_expr(tree[2]), compile_expr(tree[3])
-        if tree[3][0] == "num" and tree[1] in ("+", "-", "*"):
-            c = tree[3][1]
-            return lambda st: f(a(st), c)
         return lambda st: f(a(st), b(st))
     if kind == "call":
-        return _compile_call(tree[1], [compile_expr(t) for t in tree[2:]])
+        return _compile_call(tree[1], tree[2:])
     raise ValueError(f"unknown expression node {kind!r}")
 
 
-def _compile_call(name: str, args: list[Fn]) -> Fn:
+def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:
+    # `+`, `-` and `*` with a constant on one side: the arithmetic of weekly rules.
+    if op not in ("+", "-", "*") or (left[0] != "num") == (right[0] != "num"):
+        return None
+    if right[0] == "num":
+        c = right[1]
+        if left[0] == "var":
+            slot = left[1]
+            if op == "+":
+                return lambda st: st.v[slot] + c
+            if op == "-":
+                return lambda st: st.v[slot] - c
+            return lambda st: st.v[slot] * c
+        a = compile_expr(left)
+        if op == "+":
+            return lambda st: a(st) + c
+        if op == "-":
+            return lambda st: a(st) - c
+        return lambda st: a(st) * c
+    c = left[1]
+    if right[0] == "var":
+        slot = right[1]
+        if op == "+":
+            return lambda st: c + st.v[slot]
+        if op == "-":
+            return lambda st: c - st.v[slot]
+        return lambda st: c * st.v[slot]
+    b = compile_expr(right)
+    if op == "+":
+        return lambda st: c + b(st)
+    if op == "-":
+        return lambda st: c - b(st)
+    return lambda st: c * b(st)
+
+
+def _compile_call(name: str, trees: Sequence[Any]) -> Fn:
+    if name == "chance" and trees[0][0] == "num":
+        c = trees[0][1]
+        return lambda st: st.random() < c
+    args = [compile_expr(t) for t in trees]
     if name == "chance":
         p = args[0]
         return lambda st: st.random() < p(st)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expr import FLOAT, compile_expr
+from .expr import FLOAT, compile_expr, compile_test
 from .loader import END_TURN, HUB
 
 Fn = Callable[[Any], Any]
@@ -292,7 +292,7 @@ def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]],
         t = compile_template(item[1])
         return lambda st, out: out.append(t(st))
     if kind == "if":
-        cond = compile_expr(item[1])
+        cond = compile_test(item[1])
         then = compile_text(item[2], node_index)
         other = compile_text(item[3], node_index)
 
@@ -376,9 +376,18 @@ def _adjust(changes: list[tuple[int, int, int, int]]) -> Effect:
 
 def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
     if stmt[0] == "if":
-        cond = compile_expr(stmt[1])
+        cond = compile_test(stmt[1])
         then = compile_effects(stmt[2], variables)
         other = compile_effects(stmt[3], variables)
+
+        if other is None and then is not None:
+            only = then
+
+            def when(st: Any) -> None:
+                if cond(st):
+                    only(st)
+
+            return when
 
         def conditional(st: Any) -> None:
             f = then if cond(st) else other
@@ -388,6 +397,15 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
         return conditional
     _, slot, op, tree, vtype = stmt
     var = variables[slot]
+    if tree[0] in ("num", "str") and op == "=" and var.type != "int":
+        const = bool(tree[1]) if var.type == "bool" else tree[1]
+        if var.type == "enum" and const not in var.values:
+            return lambda st: None
+
+        def set_const(st: Any) -> None:
+            st.v[slot] = const
+
+        return set_const
     value = compile_expr(tree)
     if var.type == "bool":
         return lambda st: st.v.__setitem__(slot, bool(value(st)))
@@ -464,7 +482,7 @@ class _Compiler:
         ch.text = compile_template(c[text_key])
         if all(isinstance(p, str) for p in c[text_key]):
             ch.const_text = "".join(c[text_key])
-        ch.cond = compile_expr(c["if"]) if c.get("if") is not None else None
+        ch.cond = compile_test(c["if"]) if c.get("if") is not None else None
         ch.reason = compile_template(c["reason"]) if c.get("reason") is not None else None
         ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"])
         ch.effects = compile_effects(c.get("effects"), variables)
@@ -500,7 +518,7 @@ class _Compiler:
             node.outs = tuple((compile_expr(w), compile_effects(e, variables), t) for w, e, t in nav[1])
         elif nav[0] == "branch":
             node.outs = tuple(
-                (None if c is None else compile_expr(c), compile_effects(e, variables), t) for c, e, t in nav[1]
+                (None if c is None else compile_test(c), compile_effects(e, variables), t) for c, e, t in nav[1]
             )
         if n["ending"]:
             node.ending = self.endings[n["ending"]["id"]]

@@ -186,3 +186,43 @@ def test_arithmetic_matches_python(case, a, b):
     tree, _t = ex.parse(src, Scope())
     got = ex.compile_expr(tree)(State((a, b, False, "custody")))
     assert got == oracle(a, b)
+
+
+class DrawingState(State):
+    """A state whose random() follows a script, so two evaluations can be compared draw by draw."""
+
+    def __init__(self, v, script):
+        super().__init__(v)
+        self.script = script
+        self.char_endings = {0: "gone"} if v[0] % 2 else {}
+
+    def random(self):
+        x = self.script[self.n % len(self.script)]
+        self.n += 1
+        return x
+
+
+def _conditions():
+    """Random conditions: comparisons, flags, ended(), chance(), and/or/not."""
+    leaves = st.sampled_from([
+        "a >= 2", "a < 0", "b == 3", "b != 1", "a == 1 or a == 2 or a == 5", "flag", "not flag",
+        "becky.status == 'custody'", "ended(becky)", "not ended(becky)", "chance(0.5)",
+        "chance(a / 10)", "a + 1 > b", "3 - b < a * 2",
+    ])
+    return st.recursive(
+        leaves,
+        lambda inner: st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+        | inner.map(lambda s: f"not ({s})"),
+        max_leaves=10,
+    )
+
+
+@given(_conditions(), st.integers(-3, 6), st.integers(-3, 6), st.booleans(), st.sampled_from(["community", "custody"]),
+       st.lists(st.floats(0, 0.99), min_size=1, max_size=4))
+@settings(max_examples=400, deadline=None)
+def test_compiled_tests_agree_with_expressions(src, a, b, flag, status, script):
+    """compile_test reorders only what can't draw random numbers: same truth, same draws."""
+    tree, _t = ex.parse(src, Scope())
+    plain, fast = DrawingState((a, b, flag, status), script), DrawingState((a, b, flag, status), script)
+    assert bool(ex.compile_test(tree)(fast)) == bool(ex.compile_expr(tree)(plain))
+    assert fast.n == plain.n
