@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -48,7 +49,8 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
                            "prefer:PATTERN, avoid:PATTERN, support, enforce")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
-    play.add_argument("--jobs", type=int, default=1, metavar="N", help="processes to play in (default: 1)")
+    play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
+                      help="processes to play in (default: one per CPU, here %(default)s)")
     play.add_argument("--exhaustive", action="store_true", help="explore every reachable state instead")
     play.add_argument("--max-states", type=int, default=200_000, metavar="N",
                       help="stop the exhaustive search after N states (default: 200000)")

@@ -15,7 +15,7 @@ warning points at the exact line and column of the condition, choice or declarat
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -582,9 +582,8 @@ def _node_pos(story: Story, index: int) -> tuple[str, int, int]:
     return ir["file"], ir["line"], _NODE_COLUMNS.get((ir["file"], ir["line"]), 3)
 
 
-def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]]) -> list[Problem]:
-    out: list[Problem] = []
-    n = len(story.node_ids)
+def _taker(story: Story, ranges: Ranges) -> Callable[[dict[str, Any]], bool]:
+    """Whether a choice (IR) could ever be taken, as far as the ranges tell."""
     budget_max = {var.slot: var.max for var in story.variables if var.type == "int"}
 
     def can_take(c: dict[str, Any]) -> bool:
@@ -594,6 +593,26 @@ def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]
             if _num(ranges.evaluate(amount)).lo > budget_max.get(slot, INF):
                 return False
         return True
+
+    return can_take
+
+
+def ruled_out(story: Story, start: int | None = None, preset: Iterable[int] = ()) -> set[int]:
+    """The nodes that can't be reached from `start` (the story's start if None): every way to
+    them is missing from the story's graph or has a condition that the variables' declared
+    ranges, and what is ever written to them, say can never be true. `preset` are variables
+    set from outside before the start (they may hold any value in their range)."""
+    _reads, writes = variable_use(story)
+    ranges = Ranges(story, writes | set(preset))
+    hubs = [i for i, ir in nodes(story) if ir["hub"] is not None]
+    reach = _reach(story, hubs, story.ir_turns(), (ranges, _taker(story, ranges)), start)
+    return {i for i, ok in enumerate(reach) if not ok}
+
+
+def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]]) -> list[Problem]:
+    out: list[Problem] = []
+    n = len(story.node_ids)
+    can_take = _taker(story, ranges)
 
     for i, ir in nodes(story):
         choices = [c for c in ir["choices"] if c and not c["fallback"]]
@@ -619,11 +638,11 @@ def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]
 
 
 def _reach(story: Story, hubs: list[int], turns: dict[str, Any] | None,
-           prune: tuple[Ranges, Any] | None) -> list[bool]:
+           prune: tuple[Ranges, Any] | None, start: int | None = None) -> list[bool]:
     n = len(story.node_ids)
     reach = [False] * n
     events = [i for i in range(n) if story.ir_node(i)["event"] is not None]
-    stack = [story.start]
+    stack = [story.start if start is None else start]
     while stack:
         i = stack.pop()
         if i < 0:

@@ -251,9 +251,13 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         bar = ProgressBar("exploring", force=force)
         if quiet:
             bar.enabled = False
+        from .analysis import ruled_out
+
+        first = story.node_index[start] if start is not None else None
+        unreachable = ruled_out(story, first, (story.var_index[name] for name in values or {}))
         try:
             report = pt.explore(story, max_states=max_states, max_seconds=max_seconds, start=start, values=values,
-                                path_to=path_to, progress=bar)
+                                path_to=path_to, progress=bar, ruled_out=unreachable, jobs=jobs)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         finally:
@@ -400,13 +404,25 @@ def format_comparison(reports: list[Any], story: Story) -> str:
 
 def format_explore(report: Any, root: Path) -> str:
     """An exhaustive search's report, for people."""
+    stopped = "; ".join(report.why_incomplete)
+    if report.exhausted:
+        verdict = "  complete: yes, every reachable state was explored"
+    elif report.complete:
+        how = "reached or ruled out by the story's conditions and ranges" if report.unreachable_nodes else "reached"
+        verdict = f"  complete: yes, every node and ending was {how} (the state search itself stopped: {stopped})"
+    else:
+        verdict = f"  complete: NO ({stopped})"
+    extra = []
+    if report.probed:
+        extra.append(f"{report.probed:,} choices of random play from where the search stopped")
+    if report.played:
+        extra.append(f"{report.played:,} playthroughs from the start")
     lines = [
         f"Exhaustive search of {root}: {report.states:,} states, {report.transitions:,} choices tried, "
         f"{report.seconds:.1f} s",
-        "  complete: yes, every reachable state was explored" if report.complete
-        else "  complete: NO (" + "; ".join(report.why_incomplete) + ")",
+        verdict,
         f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids):,}"
-        + (f" (with {report.probed:,} choices of random play from where the search stopped)" if report.probed else ""),
+        + (f" (with {' and '.join(extra)})" if extra else ""),
         f"  endings reached: {len(report.endings_reached):,} of {len(report.all_endings):,}",
         f"  choices that can be taken: {len(report.choices_taken):,} of {report.choices_total:,}",
     ]
@@ -431,7 +447,8 @@ def format_explore(report: Any, root: Path) -> str:
             lines.append(f"  no path to {report.path_to} was found")
         else:
             which = "shortest path" if report.path_shortest else "a path (not proven the shortest)"
-            lines.append(f"  {which} to {report.path_to} ({_plural(len(report.path), 'choice')}):")
+            seeded = f", with the random outcomes of `iom play --seed {report.path_seed}`" if report.path_seed is not None else ""
+            lines.append(f"  {which} to {report.path_to} ({_plural(len(report.path), 'choice')}{seeded}):")
             if not report.path:
                 lines.append("    (it is entered at the very start)")
             for n, step in enumerate(report.path, 1):

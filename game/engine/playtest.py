@@ -149,18 +149,39 @@ class _HubPlan:
         self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
         slots = sorted({slot for ev, slot, ok in self.forced if ok is not None})
         self._key = itemgetter(*slots) if slots else None
+        self._slots = tuple(slots)
+        # For each guarded variable and each of its values, the forced events (as bits) whose
+        # guards don't rule them out; a combination of values is then an AND of masks.
+        self._masks: list[dict[Any, int]] = []
+        for slot in slots:
+            masks: dict[Any, int] = {}
+            for x in _domain(story, slot) or ():
+                mask = 0
+                for bit, (_ev, g_slot, ok) in enumerate(self.forced):
+                    if g_slot != slot or ok is None or x in ok:
+                        mask |= 1 << bit
+                masks[x] = mask
+            self._masks.append(masks)
+        self._all = (1 << len(self.forced)) - 1
         self._passing: dict[Any, tuple[Any, ...]] = {}
+        self._by_mask: dict[int, tuple[Any, ...]] = {}
 
     def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
         """The forced events whose guards hold for these values (cached by the guarded values)."""
         key = self._key(v) if self._key is not None else None
         hit = self._passing.get(key)
         if hit is None:
-            if len(self._passing) >= 50_000:
+            if len(self._passing) >= 200_000:
                 self._passing.clear()
-            hit = self._passing[key] = tuple(
-                (ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
-                for ev, slot, ok in self.forced if ok is None or v[slot] in ok)
+            mask = self._all
+            for slot, masks in zip(self._slots, self._masks, strict=True):
+                mask &= masks[v[slot]]
+            hit = self._by_mask.get(mask)
+            if hit is None:
+                hit = self._by_mask[mask] = tuple(
+                    (ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
+                    for bit, (ev, _slot, _ok) in enumerate(self.forced) if mask >> bit & 1)
+            self._passing[key] = hit
         return hit
 
 
@@ -172,6 +193,18 @@ class _Values:
 
 
 MAX_GUARD_RANGE = 128
+
+
+def _domain(story: Story, slot: int) -> list[Any] | None:
+    """Every value a variable can hold, when there are few."""
+    var = story.variables[slot]
+    if var.type == "bool":
+        return [False, True]
+    if var.type == "enum":
+        return list(var.values)
+    if var.max - var.min < MAX_GUARD_RANGE:
+        return list(range(var.min, var.max + 1))
+    return None
 
 
 def _guard(story: Story, ev: Any) -> tuple[int, frozenset[Any] | None]:
@@ -192,13 +225,8 @@ def _guard(story: Story, ev: Any) -> tuple[int, frozenset[Any] | None]:
         if len(slots) != 1 or not kinds <= {"var", "num", "str", "cmp", "not", "bin", "neg", "or", "and"}:
             continue
         var = story.variables[next(iter(slots))]
-        if var.type == "bool":
-            domain: list[Any] = [False, True]
-        elif var.type == "enum":
-            domain = list(var.values)
-        elif var.max - var.min < MAX_GUARD_RANGE:
-            domain = list(range(var.min, var.max + 1))
-        else:
+        domain = _domain(story, var.slot)
+        if domain is None:
             continue
         fn = compile_expr(t)
         values = [var.initial] * len(story.variables)
@@ -298,6 +326,9 @@ class Runner(Game):
         self.waiting: Node | None = None  # lazy mode: the node whose choices are not weighed yet
         self.uids: list[int] = []  # lazy mode: the choices taken, by uid
         self.trace: list[int] | None = [] if trace else None
+        # For each list of forced events a hub may fire, the ones still able to: without the
+        # `once` events that have fired (emptied whenever one fires).
+        self._alive: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         super().__init__(story, seed, record=False, start=start, values=values)
 
     def take_any(self, rnd: Callable[[], float]) -> int | None:
@@ -320,15 +351,32 @@ class Runner(Game):
         candidates = self._plan.node_candidates(node)
         rows: list[Any] | None = None
         n = len(candidates)
+        v = self.v
         while n:
             k = int(rnd() * n)
             row = candidates[k] if rows is None else rows[k]
-            if self._can_take(row):
+            # Whether the candidate can be taken (its guard, once and cooldown, condition, cost),
+            # tested here rather than in a function of its own: this is the hottest loop.
+            is_event, ch, cond, cost, once, uid, cooldown, at, g_slot, g_ok = row
+            ok = g_ok is None or v[g_slot] in g_ok
+            if ok:
+                if is_event:
+                    if (once or cooldown) and self.ev_count.get(at):
+                        ok = not once and self.turn - self.ev_last.get(at, -10**9) >= cooldown
+                elif once and uid in self.once_used:
+                    ok = False
+            if ok and cond is not None:
+                ok = cond(self)
+            if ok and cost:
+                for slot, amount_fn in cost:
+                    if v[slot] < amount_fn(self):
+                        ok = False
+                        break
+            if ok:
                 self.waiting = None
-                uid: int = row[5]
                 self.uids.append(uid)
-                self._take(row[1])
-                return uid
+                self._take(ch)
+                return uid  # type: ignore[no-any-return]
             if rows is None:
                 rows = list(candidates)
             n -= 1
@@ -341,26 +389,6 @@ class Runner(Game):
             fallback.effects(self)
         self._run(fallback.target)
         return None
-
-    def _can_take(self, row: tuple[Any, ...]) -> bool:
-        is_event, _ch, cond, cost, once, uid, cooldown, at, g_slot, g_ok = row
-        if g_ok is not None and self.v[g_slot] not in g_ok:
-            return False
-        if is_event:
-            if once or cooldown:
-                count = self.ev_count.get(at, 0)
-                if count and (once or self.turn - self.ev_last.get(at, -10**9) < cooldown):
-                    return False
-        elif once and uid in self.once_used:
-            return False
-        if cond is not None and not cond(self):
-            return False
-        if cost:
-            v = self.v
-            for slot, amount_fn in cost:
-                if v[slot] < amount_fn(self):
-                    return False
-        return True
 
     def _record_turn(self) -> None:
         pass  # the outcome history is for charts; automated play doesn't keep it
@@ -414,6 +442,8 @@ class Runner(Game):
                     self._pay(story.node_at(forced).event.choice)  # type: ignore[union-attr]
                     self.ev_forced[forced] = self.turn
                     self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
+                    if story.nodes[forced].event.once:  # type: ignore[union-attr]
+                        self._alive = {}
                     self.ev_last[forced] = self.turn
                     target = forced
                     continue
@@ -571,16 +601,20 @@ class Runner(Game):
         top = 0
         turn = self.turn
         ev_forced, ev_count, ev_last = self.ev_forced, self.ev_count, self.ev_last
-        for ev, node, priority, once, cooldown, cond in plan.forced_passing(self.v):
+        passing = plan.forced_passing(self.v)
+        hit = self._alive.get(id(passing))
+        if hit is not None and hit[0] is passing:
+            alive = hit[1]
+        else:
+            alive = tuple(row for row in passing if not (row[3] and ev_count.get(row[1])))
+            self._alive[id(passing)] = (passing, alive)
+        for ev, node, priority, _once, cooldown, cond in alive:
             if node in ev_forced and ev_forced[node] == turn:
                 continue
             if best and priority < top:
                 break
-            if node in ev_count and ev_count[node]:
-                if once:
-                    continue
-                if cooldown and turn - ev_last.get(node, -10**9) < cooldown:
-                    continue
+            if cooldown and node in ev_count and ev_count[node] and turn - ev_last.get(node, -10**9) < cooldown:
+                continue
             if cond is not None and not cond(self):
                 continue
             if not best:
@@ -791,6 +825,9 @@ class PlaytestReport:
     all_endings: dict[str, str] = field(default_factory=dict)
     case_endings: dict[str, Counter[str]] = field(default_factory=dict)
     case_values: dict[str, dict[str, Counter[Any]]] = field(default_factory=dict)
+    # With `witness`: for each of those nodes that a run entered, the first such run as
+    # (run number, game seed, the uids of the choices it took up to the end).
+    firsts: dict[int, tuple[int, int, list[int]]] = field(default_factory=dict)
 
     @property
     def nodes_visited(self) -> int:
@@ -816,6 +853,9 @@ class PlaytestReport:
         self.crashes = sorted(self.crashes + other.crashes, key=lambda c: c.run)[:MAX_CRASHES_KEPT]
         self.node_visits = [a + b for a, b in zip(self.node_visits, other.node_visits, strict=True)]
         self.choice_counts.update(other.choice_counts)
+        for node, first in other.firsts.items():
+            if node not in self.firsts or first[0] < self.firsts[node][0]:
+                self.firsts[node] = first
         for c, counts in other.case_endings.items():
             self.case_endings.setdefault(c, Counter()).update(counts)
         for c, variables in other.case_values.items():
@@ -875,7 +915,7 @@ MAX_CRASHES_KEPT = 50
 def playtest(story: Story, runs: int, seed: int = 0, strategy: str = "random", *,
              max_steps: int = DEFAULT_MAX_STEPS, start: str | None = None,
              values: Mapping[str, Any] | None = None, jobs: int = 1,
-             progress: Progress | None = None) -> PlaytestReport:
+             progress: Progress | None = None, witness: frozenset[int] | None = None) -> PlaytestReport:
     """Play `runs` seeded games with a strategy (see STRATEGY_HELP; ValueError if unknown).
 
     Run r plays the game seeded `run_seed(seed, r)`, so results don't depend on `jobs` (except
@@ -888,9 +928,9 @@ def playtest(story: Story, runs: int, seed: int = 0, strategy: str = "random", *
     _preset(story, values)  # fail early on a bad variable
     began = time.perf_counter()
     if jobs > 1 and strategy != "novel" and runs >= 2 * jobs:
-        report = _parallel(story, runs, seed, strategy, max_steps, start, values, jobs, progress)
+        report = _parallel(story, runs, seed, strategy, max_steps, start, values, jobs, progress, witness)
     else:
-        report = _batch(story, range(runs), seed, strategy, max_steps, start, values, progress, runs)
+        report = _batch(story, range(runs), seed, strategy, max_steps, start, values, progress, runs, witness)
     report.seconds = time.perf_counter() - began
     for crash in report.crashes:
         _explain(story, crash, start, values)
@@ -917,7 +957,7 @@ def _new_report(story: Story, strategy: str, seed: int) -> PlaytestReport:
 
 def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: str, max_steps: int,
            start: str | None, values: Mapping[str, Any] | None, progress: Progress | None,
-           total: int) -> PlaytestReport:
+           total: int, witness: frozenset[int] | None = None) -> PlaytestReport:
     strategy = parse_strategy(strategy_name, story)
     report = _new_report(story, strategy.name, seed)
     lazy = type(strategy) is Strategy
@@ -976,6 +1016,10 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
             for i, k in enumerate(visits):
                 if k:
                     visits_total[i] += 1
+            if witness:
+                for i in witness:
+                    if visits[i] and i not in report.firsts:
+                        report.firsts[i] = (r, game_seed, list(runner.uids))
             if runner.ending is not None:
                 report.endings[runner.ending.id] += 1
             reached = runner.character_endings() if runner.char_endings else {}
@@ -1000,20 +1044,21 @@ def _work(args: tuple[int, int]) -> PlaytestReport:
     lo, hi = args
     w = _WORKER
     return _batch(w["story"], range(lo, hi), w["seed"], w["strategy"], w["max_steps"], w["start"],
-                  w["values"], None, hi - lo)
+                  w["values"], None, hi - lo, w["witness"])
 
 
 def _parallel(story: Story, runs: int, seed: int, strategy: str, max_steps: int, start: str | None,
-              values: Mapping[str, Any] | None, jobs: int, progress: Progress | None) -> PlaytestReport:
+              values: Mapping[str, Any] | None, jobs: int, progress: Progress | None,
+              witness: frozenset[int] | None = None) -> PlaytestReport:
     import multiprocessing
 
     try:
         ctx = multiprocessing.get_context("fork")
     except ValueError:  # no fork on this platform: one process it is
-        return _batch(story, range(runs), seed, strategy, max_steps, start, values, progress, runs)
+        return _batch(story, range(runs), seed, strategy, max_steps, start, values, progress, runs, witness)
     story.compile_all()  # once, before the workers are forked
     _WORKER.update(story=story, seed=seed, strategy=strategy, max_steps=max_steps, start=start,
-                   values=dict(values or {}))
+                   values=dict(values or {}), witness=witness)
     chunk = max(1, min(2000, runs // (jobs * 8) or 1))
     pieces = [(lo, min(runs, lo + chunk)) for lo in range(0, runs, chunk)]
     report = _new_report(story, parse_strategy(strategy, story).name, seed)
@@ -1303,6 +1348,7 @@ class _StateModel:
             g.ev_count[n] = 1
             g.ev_last[n] = t - since
         g.ev_forced = dict.fromkeys(forced_now, t)
+        g._alive = {}
         g.char_endings = dict.fromkeys(ended, "")
         g.ending = None
         g.opts, g.live = list(opts), list(live)
@@ -1340,11 +1386,21 @@ class Step:
 
 @dataclass
 class ExploreReport:
-    """The results of an exhaustive search."""
+    """The results of an exhaustive search.
+
+    `exhausted` says that every reachable state was explored (`why_incomplete` says why not).
+    `complete` says that the answer is: every node and ending was reached, with a path, or
+    shown to be unreachable, because the whole state space was explored or because a static
+    analysis of the story's conditions (`ruled_out`) says so.
+    """
 
     story_id: str
     complete: bool = True
+    exhausted: bool = True
     why_incomplete: list[str] = field(default_factory=list)
+    ruled_out: set[int] = field(default_factory=set)
+    played: int = 0  # random playthroughs after the state search stopped
+    path_seed: int | None = None  # the game seed a path needs, when it came from random play
     states: int = 0
     transitions: int = 0
     seconds: float = 0.0
@@ -1369,8 +1425,22 @@ class ExploreReport:
     def unreachable_endings(self) -> list[str]:
         return sorted(e for e in self.all_endings if e not in self.endings_reached)
 
+    @property
+    def unaccounted(self) -> list[int]:
+        """Nodes neither reached nor ruled out (while the state space is not exhausted)."""
+        if self.exhausted:
+            return []
+        return [i for i, ok in enumerate(self.reached) if not ok and i not in self.ruled_out]
+
+    def settle(self, ending_nodes: Mapping[str, int]) -> None:
+        """Work out `complete` from what was reached and what was ruled out."""
+        self.complete = self.exhausted or (
+            not self.unaccounted
+            and all(e in self.endings_reached or ending_nodes[e] in self.ruled_out for e in self.all_endings))
+
     def incomplete(self, why: str) -> None:
         self.complete = False
+        self.exhausted = False
         if why not in self.why_incomplete:
             self.why_incomplete.append(why)
 
@@ -1378,7 +1448,10 @@ class ExploreReport:
         out: dict[str, Any] = {
             "story": self.story_id,
             "complete": self.complete,
+            "state_space_exhausted": self.exhausted,
             "why_incomplete": self.why_incomplete,
+            "ruled_out_nodes": sorted(self.node_ids[i] for i in self.ruled_out if not self.reached[i]),
+            "playthroughs_after_search": self.played,
             "states": self.states,
             "transitions": self.transitions,
             "seconds": round(self.seconds, 3),
@@ -1397,6 +1470,7 @@ class ExploreReport:
             out["path_to"] = self.path_to
             out["path"] = None if self.path is None else [s.to_dict() for s in self.path]
             out["path_is_shortest"] = self.path_shortest
+            out["path_seed"] = self.path_seed
         return out
 
 
@@ -1405,12 +1479,15 @@ Via = tuple[int, int, int]  # (state, choice index, random draws that had to go 
 
 def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: float | None = None,
             start: str | None = None, values: Mapping[str, Any] | None = None, path_to: str | None = None,
-            progress: Progress | None = None) -> ExploreReport:
+            progress: Progress | None = None, ruled_out: Iterable[int] = (), jobs: int = 1) -> ExploreReport:
     """Breadth-first search of every reachable state, each random outcome a branch of its own.
 
     States that differ only in what can't change the story's course are merged (see
-    _StateModel). `complete` is False, with the reasons, when a bound was hit. ValueError names
-    an unknown node or variable.
+    _StateModel). When a bound stops the search (`exhausted` False, with the reasons), it plays
+    on from where it stopped, and then from the start with one strategy after another, until
+    every node and ending is reached or ruled out (`ruled_out`: nodes a static analysis shows
+    can't be reached), or time runs out: the search gets the first half of `max_seconds`.
+    ValueError names an unknown node or variable.
     """
     began = time.perf_counter()
     n = len(story.node_ids)
@@ -1442,7 +1519,7 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
             if not report.reached[i]:
                 report.reached[i] = True
                 first_reach[i] = via
-                if report.complete:
+                if report.exhausted:
                     shortest.add(i)  # breadth first, before any bound was hit
         for _turn, eid in g.outcomes:
             report.endings_reached.add(eid)
@@ -1512,11 +1589,14 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
         return report
     g = worker[0]
     last = 0.0
-    deadline = began + max_seconds if max_seconds else None
+    deadline = began + max_seconds / 2 if max_seconds else None
     while queue:
-        if deadline is not None and time.perf_counter() > deadline:
-            report.incomplete(f"stopped after {max_seconds:g} s (raise --max-seconds)")
+        now = time.perf_counter()
+        if deadline is not None and now > deadline:
+            report.incomplete(f"stopped after {max_seconds / 2:g} s, half of --max-seconds")
             break
+        if not report.exhausted and now > began + HOPELESS_SECONDS:
+            break  # it can't be exhausted now: leave the rest to playing on
         sid = queue.popleft()
         key = states[sid]
         opts, live = key[8], key[9]
@@ -1541,21 +1621,115 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
                 last = now
                 progress(len(states) - len(queue), len(states))
     report.states = len(states)
+    report.ruled_out = set(ruled_out)
+    endings_at = _ending_nodes(story)
     probed: dict[int, tuple[int, list[Step]]] = {}
-    if not report.complete and not all(report.reached) and states:
+    played: dict[int, tuple[int, list[int]]] = {}
+    if not report.exhausted and not all(report.reached) and states:
         spent = time.perf_counter() - began
-        _probe_deeper(report, states, model, base, g, d, time.perf_counter() + min(15.0, 1.0 + spent / 4), probed)
+        _probe_deeper(report, states, model, base, g, d, time.perf_counter() + min(5.0, 1.0 + spent / 4), probed)
+    if not report.exhausted:
+        _play_on(report, story, start, values, jobs, began + max_seconds if max_seconds else None, endings_at,
+                 played)
+    report.settle({e: min(nodes) for e, nodes in endings_at.items()})
     if progress is not None:
         progress(report.states, report.states)
     if target is not None and report.reached[target]:
         if target in probed:
             sid, tail = probed[target]
             report.path = _path(story, states, parents, parents[sid], base, model, probe, varied) + tail
+        elif target in played:
+            report.path_seed, uids = played[target]
+            report.path = _played_path(story, report.path_seed, uids, start, values, target)
         else:
             report.path = _path(story, states, parents, first_reach[target], base, model, probe, varied)
             report.path_shortest = target in shortest
     report.seconds = time.perf_counter() - began
     return report
+
+
+PLAY_ON_RUNS = 200  # random playthroughs in each round of playing on
+HOPELESS_SECONDS = 10.0  # how long the state search goes on once a bound has made it incomplete
+
+
+def _ending_nodes(story: Story) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i in range(len(story.node_ids)):
+        ending = story.ir_node(i)["ending"]
+        if ending:
+            out.setdefault(ending["id"], []).append(i)
+    return out
+
+
+def _play_on(report: ExploreReport, story: Story, start: str | None, values: Mapping[str, Any] | None, jobs: int,
+             deadline: float | None, endings_at: dict[str, list[int]],
+             played: dict[int, tuple[int, list[int]]]) -> None:
+    """When the state search stopped early: random playthroughs from the start, a round with
+    each strategy in turn (at random, then preferring and avoiding each tracked variable),
+    until every node and ending is reached or ruled out, time runs out, or a whole turn of the
+    strategies finds nothing new. Each node found keeps the seed and choices that reach it."""
+    strategies = ["random"]
+    for var in story.variables:
+        if var.track and var.type == "int":
+            strategies += [f"prefer:{var.name}", f"avoid:{var.name}"]
+    fruitless = 0
+    rounds = 0
+    while fruitless < len(strategies):
+        missing_endings = [e for e in report.all_endings if e not in report.endings_reached
+                           and not all(i in report.ruled_out for i in endings_at.get(e, []))]
+        wanted = frozenset(report.unaccounted).union(*(endings_at.get(e, []) for e in missing_endings))
+        if not wanted or (deadline is not None and time.perf_counter() > deadline):
+            return
+        spec = strategies[rounds % len(strategies)]
+        rounds += 1
+        r = playtest(story, PLAY_ON_RUNS, seed=rounds, strategy=spec, start=start, values=values, jobs=jobs,
+                     witness=wanted)
+        report.played += r.runs
+        found = False
+        for i, (_run, seed, uids) in sorted(r.firsts.items()):
+            if not report.reached[i]:
+                report.reached[i] = True
+                played[i] = (seed, uids)
+                found = True
+        for eid, count in r.endings.items():
+            if count and eid not in report.endings_reached:
+                report.endings_reached.add(eid)
+                found = True
+        report.choices_taken.update(uid for uid, count in r.choice_counts.items() if count)
+        report.crash_count += r.crash_count
+        for crash in r.crashes[: max(0, MAX_CRASHES_KEPT - len(report.crashes))]:
+            path = _played_path(story, crash.seed, crash.path, start, values, None, by_uid=False)
+            report.crashes.append({"node": crash.node, "error": crash.error, "seed": crash.seed,
+                                   "path": [step.to_dict() for step in path]})
+        fruitless = 0 if found else fruitless + 1
+
+
+def _played_path(story: Story, seed: int, choices: list[int], start: str | None,
+                 values: Mapping[str, Any] | None, target: int | None, by_uid: bool = True) -> list[Step]:
+    """The choices of a seeded game (uids, or option indices) as steps: up to entering `target`
+    (all of them if None), or to the error they lead to."""
+    steps: list[Step] = []
+    try:
+        game = Game(story, seed, record=False, start=start, values=values)
+    except Exception:  # noqa: BLE001 - it fails before the first choice
+        return steps
+    if target is not None and game.visits[target]:
+        return steps
+    for c in choices:
+        if by_uid:
+            opt = next((o for o in game.options if o.enabled and o.choice.uid == c), None)
+        else:
+            opt = game.options[c] if 0 <= c < len(game.options) else None
+        if opt is None:
+            break
+        steps.append(Step(story.node_ids[game.node], opt.index, opt.text, 0))
+        try:
+            game.choose(opt.index)
+        except Exception:  # noqa: BLE001 - the path so far is the finding
+            break
+        if target is not None and game.visits[target]:
+            break
+    return steps
 
 
 PROBE_STEPS = 500_000  # at most this many choices of random play when the search stops early

@@ -306,42 +306,49 @@ def test_exhaustive_search_proves_what_cant_be_reached(tmp_path):
 
 def test_exhaustive_search_says_when_it_stopped_early(tmp_path, first_week):
     r = explore(first_week, max_states=300)
-    assert r.complete is False and "300" in r.why_incomplete[0]
+    assert r.exhausted is False and "300" in r.why_incomplete[0]
     assert r.states == 300
-    # random play from where it stopped still finds the deep nodes
-    assert sum(r.reached) > 30
+    # playing on from where it stopped, and then from the start, still reaches every node and
+    # ending, so the answer is complete even though the state space was not
+    assert all(r.reached) and r.complete and r.unreachable_endings == []
+    assert r.to_dict()["state_space_exhausted"] is False
 
 
-def test_exhaustive_search_reports_crashes_with_their_path(tmp_path):
-    story = load_story(story_dir(tmp_path, CRASHY), cache_dir=False)
+# GATED with a coin that can't be enumerated (a random range wider than the search splits):
+# the state space is never exhausted, so "the vault can't be reached" needs a static proof.
+WIDE = {**GATED, "main.yaml": GATED["main.yaml"].replace(
+    "- {text: Go home, goto: home}", "- {text: Go home, effects: ['coins = random(0, 900) // 300'], goto: home}")}
+
+
+def test_exhaustive_search_uses_what_analysis_rules_out(tmp_path, capsys):
+    root = story_dir(tmp_path, WIDE)
+    story = load_story(root, cache_dir=False)
+    vault = story.node_index["main.vault"]
     r = explore(story)
-    assert r.complete and r.crash_count == 1
-    crash = r.crashes[0]
-    assert "dead end" in crash["error"]
-    assert [s["text"] for s in crash["path"]] == ["Knock"]
-    assert crash["path"][0]["random_outcomes"] == 1
-
-
-def test_cli_exhaustive(tmp_path, capsys):
-    root = story_dir(tmp_path, GATED)
-    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.door", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["complete"] and data["unreachable_nodes"] == ["main.vault"]
-    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.dor"]) == 2
-    assert "did you mean 'main.door'" in capsys.readouterr().err
-    assert main(["playtest", str(root), "--exhaustive", "--path-to", "main.door"]) == 0
+    assert not r.exhausted and any("sampled" in why for why in r.why_incomplete)
+    assert not r.complete and r.unreachable_nodes == ["main.vault"]  # not reached, not proven either
+    r = explore(story, ruled_out={vault})
+    assert r.complete and not r.exhausted
+    assert r.to_dict()["ruled_out_nodes"] == ["main.vault"] and r.unreachable_endings == ["rich"]
+    # the command asks the analysis itself
+    assert main(["playtest", str(root), "--exhaustive"]) == 0
     out = capsys.readouterr().out
-    assert "complete: yes" in out and "shortest path to main.door (4 choices)" in out
-    assert '4. at main.start: choose "Open the door"' in out
+    assert "complete: yes, every node and ending was reached or ruled out" in out
+    assert "nodes unreachable:\n    main.vault" in out
 
 
-def test_playtest_from_a_node_with_variables_set(tmp_path):
-    story = load_story(story_dir(tmp_path, GATED), cache_dir=False)
-    r = playtest(story, 50, 1, start="main.door", values={"coins": 3})
-    assert r.endings == {"home": 50}
-    r = explore(story, start="main.start", values={"key": True}, path_to="main.door")
-    assert [s.text for s in r.path] == ["Open the door"]
-    with pytest.raises(ValueError):
-        playtest(story, 5, 1, start="main.nowhere")
-    game = Game(story, 1, start="main.door", values={"coins": 3})
-    assert game.ended and game.ending.id == "home"
+def test_exhaustive_search_plays_on_to_find_deep_nodes_with_a_path_that_replays(first_week, monkeypatch):
+    import game.engine.playtest as pt
+
+    monkeypatch.setattr(pt, "PROBE_STEPS", 0)  # so that playing from the start must find it
+    target = "stokesy.release.his_mom"
+    deep = first_week.node_index[target]
+    r = explore(first_week, max_states=50, path_to=target)
+    assert r.played > 0 and r.complete and r.reached[deep]
+    assert r.path_seed is not None and r.path and not r.path_shortest
+    game = Game(first_week, r.path_seed, record=False)
+    for step in r.path:
+        assert first_week.node_ids[game.node] == step.node
+        assert step.text == game.choices[step.index].text
+        game.choose(step.index)
+    assert game.visits[deep] and target in r.to_dict()["path_to"]
