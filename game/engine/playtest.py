@@ -88,7 +88,7 @@ class _Plan:
                 fits = [ev for ev in story.events if Game._event_open(fresh, ev, node.hub_tags)]
                 self.hubs[i] = _HubPlan(story, fits)
         self.choices: list[tuple[Any, ...] | None] = [None] * n
-        self.candidates: dict[int, tuple[Any, ...]] = {}
+        self.candidates: dict[int, _Sieve] = {}
         # Nodes whose choices can be weighed one at a time (see Runner.take_any): nothing about
         # offering them draws random numbers, the hub (if it is one) has no limit, and there
         # is no fallback.
@@ -116,18 +116,64 @@ class _Plan:
                 (ch, ch.cond, ch.reason is None, ch.cost, ch.once, ch.uid) for ch in node.choices)
         return rows
 
-    def node_candidates(self, node: Node) -> tuple[Any, ...]:
-        """What a node may offer, as candidates for Runner.take_any: its choices, then its events."""
-        rows = self.candidates.get(node.index)
-        if rows is None:
-            rows = tuple((False, ch, cond, cost, once, uid, 0, 0, 0, None)
-                         for ch, cond, _nr, cost, once, uid in self.node_choices(node))
+    def node_candidates(self, node: Node) -> _Sieve:
+        """What a node may offer, as candidates for Runner.take_any: its choices, then its events,
+        each (is_event, choice, condition, cost, once, uid, cooldown, event node)."""
+        sieve = self.candidates.get(node.index)
+        if sieve is None:
+            rows = [(False, ch, cond, cost, once, uid, 0, 0) for ch, cond, _nr, cost, once, uid in self.node_choices(node)]
+            guards: list[tuple[int, frozenset[Any] | None]] = [(0, None)] * len(rows)
             if node.is_hub:
-                rows += tuple((True, ch, cond, cost, once, -1 - at, cooldown, at, g_slot, g_ok)
-                              for _ev, ch, cond, _nr, cost, once, cooldown, at, g_slot, g_ok
-                              in self.hubs[node.index].events)
-            self.candidates[node.index] = rows
-        return rows
+                hub = self.hubs[node.index]
+                for ev, ch, cond, _nr, cost, once, cooldown, at, _slot, _ok in hub.events:
+                    rows.append((True, ch, cond, cost, once, -1 - at, cooldown, at))
+                    guards.append(hub.guards[ev.node])
+            sieve = self.candidates[node.index] = _Sieve(self.story, tuple(rows), guards)
+        return sieve
+
+
+class _Sieve:
+    """Rows, each with a guard (slot, the values for which it holds; or None), sifted by the
+    guarded variables' values: the rows whose guards hold are worked out once for each
+    combination of values, as an AND of per-value bit masks."""
+
+    def __init__(self, story: Story, rows: tuple[Any, ...], guards: list[tuple[int, frozenset[Any] | None]]) -> None:
+        self.rows = rows
+        slots = sorted({slot for slot, ok in guards if ok is not None})
+        self._slots = tuple(slots)
+        self._key = itemgetter(*slots) if slots else None
+        self._masks: list[dict[Any, int]] = []
+        for slot in slots:
+            masks: dict[Any, int] = {}
+            for x in _domain(story, slot) or ():
+                mask = 0
+                for bit, (g_slot, ok) in enumerate(guards):
+                    if g_slot != slot or ok is None or x in ok:
+                        mask |= 1 << bit
+                masks[x] = mask
+            self._masks.append(masks)
+        self._all = (1 << len(rows)) - 1
+        self._cache: dict[Any, tuple[Any, ...]] = {}
+        self._by_mask: dict[int, tuple[Any, ...]] = {self._all: rows}
+
+    def passing(self, v: list[Any]) -> tuple[Any, ...]:
+        """The rows whose guards hold for these values."""
+        if self._key is None:
+            return self.rows
+        key = self._key(v)
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) >= 200_000:
+                self._cache.clear()
+            mask = self._all
+            for slot, masks in zip(self._slots, self._masks, strict=True):
+                mask &= masks[v[slot]]
+            hit = self._by_mask.get(mask)
+            if hit is None:
+                rows = self.rows
+                hit = self._by_mask[mask] = tuple(rows[bit] for bit in range(len(rows)) if mask >> bit & 1)
+            self._cache[key] = hit
+        return hit
 
 
 class _HubPlan:
@@ -146,43 +192,37 @@ class _HubPlan:
             (ev, ev.choice, ev.choice.cond, ev.choice.reason is None, ev.choice.cost, ev.once, ev.cooldown, ev.node,
              *(guards[ev.node] if ev.choice.reason is None else (0, None)))
             for ev in fits if not ev.forced)
+        self.guards = guards
         self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
-        slots = sorted({slot for ev, slot, ok in self.forced if ok is not None})
-        self._key = itemgetter(*slots) if slots else None
-        self._slots = tuple(slots)
-        # For each guarded variable and each of its values, the forced events (as bits) whose
-        # guards don't rule them out; a combination of values is then an AND of masks.
-        self._masks: list[dict[Any, int]] = []
-        for slot in slots:
-            masks: dict[Any, int] = {}
-            for x in _domain(story, slot) or ():
-                mask = 0
-                for bit, (_ev, g_slot, ok) in enumerate(self.forced):
-                    if g_slot != slot or ok is None or x in ok:
-                        mask |= 1 << bit
-                masks[x] = mask
-            self._masks.append(masks)
-        self._all = (1 << len(self.forced)) - 1
-        self._passing: dict[Any, tuple[Any, ...]] = {}
-        self._by_mask: dict[int, tuple[Any, ...]] = {}
+        self.sieve = _Sieve(story, tuple((ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
+                                         for ev, _slot, _ok in self.forced),
+                            [(slot, ok) for _ev, slot, ok in self.forced])
+        # What the forced events' conditions read, so that a hub visited again with all of it
+        # unchanged (and no forced event fired since) is known to force nothing again. Only
+        # where no condition draws random numbers.
+        trees = [story.ir_node(ev.node)["event"].get("if") for ev, _slot, _ok in self.forced]
+        self.settled: Callable[[Any], Any] | None = None
+        if self.forced and not uses_randomness(trees):
+            reads: set[int] = set()
+            visits: set[int] = set()
+            for tree in trees:
+                for t, _parent in expr_nodes(tree):
+                    if t[0] == "var":
+                        reads.add(t[1])
+                    elif t[0] == "visited":
+                        visits.add(t[1])
+            values = itemgetter(*sorted(reads), 0) if reads else None  # (slot 0 again: always a tuple)
+            seen = itemgetter(*sorted(visits), 0) if visits else None
+
+            def settled(g: Any) -> Any:
+                return (values(g.v) if values else None, seen(g.visits) if seen else None,
+                        g.turn, g.fired, len(g.char_endings))
+
+            self.settled = settled
 
     def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
-        """The forced events whose guards hold for these values (cached by the guarded values)."""
-        key = self._key(v) if self._key is not None else None
-        hit = self._passing.get(key)
-        if hit is None:
-            if len(self._passing) >= 200_000:
-                self._passing.clear()
-            mask = self._all
-            for slot, masks in zip(self._slots, self._masks, strict=True):
-                mask &= masks[v[slot]]
-            hit = self._by_mask.get(mask)
-            if hit is None:
-                hit = self._by_mask[mask] = tuple(
-                    (ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
-                    for bit, (ev, _slot, _ok) in enumerate(self.forced) if mask >> bit & 1)
-            self._passing[key] = hit
-        return hit
+        """The forced events whose guards hold for these values."""
+        return self.sieve.passing(v)
 
 
 class _Values:
@@ -329,6 +369,8 @@ class Runner(Game):
         # For each list of forced events a hub may fire, the ones still able to: without the
         # `once` events that have fired (emptied whenever one fires).
         self._alive: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        self.fired = 0  # forced events fired so far
+        self._quiet: dict[int, Any] = {}  # hub -> what its forced events read when it last forced none
         super().__init__(story, seed, record=False, start=start, values=values)
 
     def take_any(self, rnd: Callable[[], float]) -> int | None:
@@ -348,23 +390,22 @@ class Runner(Game):
             self.uids.append(ch.uid)
             self._take(ch)
             return ch.uid
-        candidates = self._plan.node_candidates(node)
+        candidates = self._plan.node_candidates(node).passing(self.v)
         rows: list[Any] | None = None
         n = len(candidates)
         v = self.v
         while n:
             k = int(rnd() * n)
             row = candidates[k] if rows is None else rows[k]
-            # Whether the candidate can be taken (its guard, once and cooldown, condition, cost),
-            # tested here rather than in a function of its own: this is the hottest loop.
-            is_event, ch, cond, cost, once, uid, cooldown, at, g_slot, g_ok = row
-            ok = g_ok is None or v[g_slot] in g_ok
-            if ok:
-                if is_event:
-                    if (once or cooldown) and self.ev_count.get(at):
-                        ok = not once and self.turn - self.ev_last.get(at, -10**9) >= cooldown
-                elif once and uid in self.once_used:
-                    ok = False
+            # Whether the candidate can be taken (its guard held, in the sieve): once and
+            # cooldown, condition, cost. Tested here, not in a function: this is the hottest loop.
+            is_event, ch, cond, cost, once, uid, cooldown, at = row
+            ok = True
+            if is_event:
+                if (once or cooldown) and self.ev_count.get(at):
+                    ok = not once and self.turn - self.ev_last.get(at, -10**9) >= cooldown
+            elif once and uid in self.once_used:
+                ok = False
             if ok and cond is not None:
                 ok = cond(self)
             if ok and cost:
@@ -442,6 +483,7 @@ class Runner(Game):
                     self._pay(story.node_at(forced).event.choice)  # type: ignore[union-attr]
                     self.ev_forced[forced] = self.turn
                     self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
+                    self.fired += 1
                     if story.nodes[forced].event.once:  # type: ignore[union-attr]
                         self._alive = {}
                     self.ev_last[forced] = self.turn
@@ -597,6 +639,11 @@ class Runner(Game):
         plan = self._plan.hubs[hub]
         if not plan.forced:
             return None
+        settled = plan.settled
+        if settled is not None:
+            now = settled(self)
+            if self._quiet.get(hub) == now:
+                return None
         best: list[Any] = []
         top = 0
         turn = self.turn
@@ -621,6 +668,8 @@ class Runner(Game):
                 top = priority
             best.append(ev)
         if not best:
+            if settled is not None:
+                self._quiet[hub] = now
             return None
         if len(best) == 1:
             return int(best[0].node)
@@ -1349,6 +1398,7 @@ class _StateModel:
             g.ev_last[n] = t - since
         g.ev_forced = dict.fromkeys(forced_now, t)
         g._alive = {}
+        g._quiet = {}
         g.char_endings = dict.fromkeys(ended, "")
         g.ending = None
         g.opts, g.live = list(opts), list(live)
@@ -1589,11 +1639,12 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
         return report
     g = worker[0]
     last = 0.0
-    deadline = began + max_seconds / 2 if max_seconds else None
+    search_seconds = max_seconds / 2 if max_seconds else None
+    deadline = began + search_seconds if search_seconds else None
     while queue:
         now = time.perf_counter()
         if deadline is not None and now > deadline:
-            report.incomplete(f"stopped after {max_seconds / 2:g} s, half of --max-seconds")
+            report.incomplete(f"stopped after {search_seconds:g} s, half of --max-seconds")
             break
         if not report.exhausted and now > began + HOPELESS_SECONDS:
             break  # it can't be exhausted now: leave the rest to playing on
