@@ -1,11 +1,13 @@
-"""Benchmark `iom playtest`: random playthroughs per second, and how far an exhaustive search gets.
+"""Benchmark `iom playtest`: random playthroughs per second, and how long an exhaustive search takes.
 
 For each story (the shipped one and the first-week sample by default) it prints:
   (a) random playtest: engine steps (choices) a second in one process, counted in CPU time
       and wall time, and with --jobs processes; nodes entered a second too;
   (b) for scale: the plain engine loop (Game with record=False, choosing at random from
       `choices`), which is what a playtest would do without the Runner;
-  (c) exhaustive search: states, choices tried, seconds, and whether it was complete.
+  (c) exhaustive search, as `iom playtest --exhaustive` runs it: whether its answer was complete
+      (every node and ending reached or ruled out), how long it took, the states it explored
+      and whether those were all of them.
 
 Usage: python3 scripts/bench_playtest.py [STORY ...] [--runs N] [--jobs N] [--explore-seconds S]
 """
@@ -56,8 +58,8 @@ def bench(root: Path, runs: int, jobs: int, explore_seconds: float) -> None:
           f"{report.nodes_entered / cpu:,.0f} nodes entered/s CPU)")
     if jobs > 1:
         parallel = playtest(story, runs * jobs, seed=1, jobs=jobs)
-        print(f"      random playtest, {jobs} processes: {parallel.steps_per_second:>10,.0f} steps/s wall "
-              f"({parallel.runs:,} runs)")
+        print(f"      random playtest, {jobs} processes (as `iom playtest` plays by default): "
+              f"{parallel.steps_per_second:>10,.0f} steps/s wall ({parallel.runs:,} runs)")
     for strategy in ("prefer:*trust",):
         try:
             r = playtest(story, max(10, runs // 4), seed=1, strategy=strategy)
@@ -65,12 +67,17 @@ def bench(root: Path, runs: int, jobs: int, explore_seconds: float) -> None:
             continue
         print(f"      strategy {strategy}: {r.steps_per_second:>10,.0f} steps/s wall (weighs every choice)")
     print(f"  (b) for scale, the plain engine loop: {plain_engine_loop(story):>10,.0f} steps/s CPU")
-    r = explore(story, max_states=2_000_000, max_seconds=explore_seconds)
-    state = "complete" if r.complete else "NOT complete: " + "; ".join(r.why_incomplete)
-    print(f"  (c) exhaustive: {r.states:,} states, {r.transitions:,} choices tried, {r.seconds:.1f} s, {state}")
+    from game.authoring.analysis import ruled_out
+
+    r = explore(story, max_seconds=explore_seconds, ruled_out=ruled_out(story), jobs=jobs)
+    answer = "complete" if r.complete else "NOT complete"
+    states = "every state explored" if r.exhausted else "states not exhausted: " + "; ".join(r.why_incomplete)
+    print(f"  (c) exhaustive (as `iom playtest --exhaustive`): {answer} in {r.seconds:.1f} s; {r.states:,} states, "
+          f"{r.transitions:,} choices tried ({states})")
     print(f"      reached {sum(r.reached):,}/{len(r.node_ids):,} nodes and {len(r.endings_reached)}/"
-          f"{len(r.all_endings)} endings" + (f" ({r.probed:,} choices of random play after the search)"
-                                               if r.probed else ""))
+          f"{len(r.all_endings)} endings, {len(r.ruled_out & {i for i, ok in enumerate(r.reached) if not ok})} "
+          f"ruled out" + (f"; {r.probed:,} choices of random play after the search" if r.probed else "")
+          + (f"; {r.played:,} playthroughs from the start" if r.played else ""))
 
 
 def main() -> None:
@@ -79,7 +86,8 @@ def main() -> None:
                         default=[ROOT / "story", ROOT / "tests" / "stories" / "first_week"])
     parser.add_argument("--runs", type=int, default=1000, help="random runs per measurement (default 1000)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the parallel run")
-    parser.add_argument("--explore-seconds", type=float, default=60, help="time bound of the exhaustive search")
+    parser.add_argument("--explore-seconds", type=float, default=120,
+                        help="time bound of the exhaustive search (default 120, as the command's)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     for root in args.stories:
