@@ -365,6 +365,7 @@ class Runner(Game):
         self.live: list[int] = []
         self.waiting: Node | None = None  # lazy mode: the node whose choices are not weighed yet
         self.uids: list[int] = []  # lazy mode: the choices taken, by uid
+        self.completed = 0  # lazy mode: how many of them were taken without an error
         self.trace: list[int] | None = [] if trace else None
         # For each list of forced events a hub may fire, the ones still able to: without the
         # `once` events that have fired (emptied whenever one fires).
@@ -389,6 +390,7 @@ class Runner(Game):
             self.log.append(i)
             self.uids.append(ch.uid)
             self._take(ch)
+            self.completed += 1
             return ch.uid
         candidates = self._plan.node_candidates(node).passing(self.v)
         rows: list[Any] | None = None
@@ -417,6 +419,7 @@ class Runner(Game):
                 self.waiting = None
                 self.uids.append(uid)
                 self._take(ch)
+                self.completed += 1
                 return uid  # type: ignore[no-any-return]
             if rows is None:
                 rows = list(candidates)
@@ -1029,13 +1032,11 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
             runner = Runner(story, game_seed, start=start, values=values, lazy=lazy)
             if lazy:
                 take_any = runner.take_any
-                while runner.ending is None:
-                    if steps >= max_steps:
-                        break
-                    uid = take_any(rnd)
-                    if uid is not None:
-                        steps += 1
-                        choice_counts[uid] += 1
+                taken = runner.uids
+                while runner.ending is None and len(taken) < max_steps:
+                    take_any(rnd)
+                steps = len(taken)
+                choice_counts.update(taken)
             else:
                 while runner.ending is None:
                     if steps >= max_steps:
@@ -1051,6 +1052,9 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
                 if len(report.unfinished_seeds) < 20:
                     report.unfinished_seeds.append(game_seed)
         except Exception as exc:  # noqa: BLE001 - a crash is a finding: keep it and go on
+            if lazy and runner is not None:
+                steps = runner.completed  # the choice that failed is in `uids`, but not done
+                choice_counts.update(runner.uids[:steps])
             report.crash_count += 1
             if len(report.crashes) < MAX_CRASHES_KEPT:
                 node = runner.node if runner is not None else story.start

@@ -214,6 +214,8 @@ def test_crashes_are_reported_with_what_reproduces_them_and_play_goes_on(tmp_pat
             game, error = replay(story, crash.seed, crash.path)
             assert error == crash.error
             assert crash.keys == [1]  # what a player types in --plain
+            assert crash.steps == len(crash.path)
+        assert sum(r.choice_counts.values()) == r.steps  # the failed choices are not counted
 
 
 def test_cli_playtest_reports_crashes_without_a_traceback(tmp_path, capsys):
