@@ -80,9 +80,9 @@ def test_a_resumed_game_gets_its_undo_history_back_by_replay(tmp_path):
     resumed.close()
 
 
-def test_opening_values_are_the_state_after_the_first_passage():
+def test_opening_values_are_the_state_after_the_first_passage(tmp_path):
     story = load_story(UI_STORY, cache_dir=False)
-    session = Session(UI_STORY, UI_STORY, 3, story)
+    session = Session(UI_STORY, tmp_path, 3, story)
     game = session.new_game()
     opening = session.opening(game)
     housing = story.variable("ana.housing")
