@@ -9,20 +9,33 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import Provider
 from textual.message import Message
 from textual.screen import Screen
 
 from ..engine import Game, Problem, Story, check
-from .commands import Command, GameCommands, SafeCommandPalette, theme_palette
 from .session import Session
 from .watch import fingerprint
 
-Palette = list[Command]
+if TYPE_CHECKING:
+    from .commands import Command
+
+Palette = list["Command"]
+
+# The rules of every screen but the title: read when the first of them opens (see app.tcss).
+SCREENS_CSS = "screens.tcss"
+
+
+def _game_commands() -> type[Provider]:
+    # The palette's module is read when the palette first opens, not before the first frame.
+    from .commands import GameCommands
+
+    return GameCommands
 
 
 class SessionNotice(Message):
@@ -54,7 +67,7 @@ class StraightApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Straight and Narrow"
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
-    COMMANDS = App.COMMANDS | {GameCommands}
+    COMMANDS = App.COMMANDS | {_game_commands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help-alt"),
@@ -74,6 +87,7 @@ class StraightApp(App[int]):
         self._errors_screen: Screen[Any] | None = None
         self._checking = False
         self._theme_changed = False
+        self._screens_css_read = False
 
     # -- start and finish ----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -87,15 +101,18 @@ class StraightApp(App[int]):
             self.say(f"Your profile can't be used: {session.profile.problem}. "
                      "Endings seen in this session won't be kept.", "warning")
         if self._watch and session.story_dir.is_dir():
-            self._stamp = fingerprint(session.story_dir)
-            self.set_interval(self._watch_interval, self._poll_story, name="story-watch")
+            # Once the first screen is drawn: the player waits for nothing an author needs.
+            self.call_after_refresh(self._start_watching)
         if session.story is None:
             self.show_story_errors(session.problems)
             return
-        self.push_title()
         if self._resume and self._first_game is not None:
             session.adopt(self._first_game)
             self.show_play()
+
+    def _start_watching(self) -> None:
+        self._stamp = fingerprint(self.session.story_dir)
+        self.set_interval(self._watch_interval, self._poll_story, name="story-watch")
 
     def on_unmount(self) -> None:
         self._save_theme()
@@ -127,10 +144,30 @@ class StraightApp(App[int]):
     # -- navigation -----------------------------------------------------------------------
     # One stack, title at the bottom: Textual's modes re-parse the whole stylesheet on every
     # first switch, which would cost more than the rest of start-up.
+    def get_default_screen(self) -> Screen[Any]:
+        # The title is the first screen itself, not one pushed over an empty default screen
+        # that would be styled, laid out and drawn for nothing.
+        if self.session.story is None:
+            return super().get_default_screen()
+        from .screens.title import TitleScreen
+
+        return TitleScreen(classes=self.width_class())
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self._read_screens_css()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def _read_screens_css(self) -> None:
+        """Add the rules of every screen but the title to the stylesheet, before the first of
+        them is shown. Only the new file is parsed; the widgets already shown aren't affected."""
+        if not self._screens_css_read:
+            self._screens_css_read = True
+            self.stylesheet.read(Path(__file__).with_name(SCREENS_CSS))
+
     def push_title(self) -> None:
         from .screens.title import TitleScreen
 
-        self.push_screen(TitleScreen())
+        self.push_screen(TitleScreen(classes=self.width_class()))
 
     def _find(self, name: str) -> int:
         for i, screen in enumerate(self.screen_stack):
@@ -215,14 +252,20 @@ class StraightApp(App[int]):
 
     # -- the command palette ----------------------------------------------------------------
     def action_command_palette(self) -> None:
+        from .commands import SafeCommandPalette
+
         if self.use_command_palette and not SafeCommandPalette.is_open(self):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     def search_themes(self) -> None:
+        from .commands import theme_palette
+
         self.push_screen(theme_palette())
 
     def palette_commands(self, screen: Screen[Any]) -> Palette:
         """Commands that make sense now, for the palette: the screen's own, then the app's."""
+        from .commands import Command
+
         own: Callable[[], Palette] | None = getattr(screen, "palette_commands", None)
         commands = list(own()) if own is not None else []
         commands.append(Command("Help", "Keys and how to play (F1)", self.action_help))

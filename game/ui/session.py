@@ -10,9 +10,9 @@ import json
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import Ending, Game, Problem, SaveError, Story
 from ..engine.saves import (
@@ -27,6 +27,9 @@ from ..engine.saves import (
     write_save,
 )
 from .profile import Profile, ProfileError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 # Replaying a long choice log to rebuild undo history costs time; past this, skip it.
 REPLAY_LIMIT = 20_000
@@ -218,6 +221,9 @@ class Session:
         data = save_data(game)
         with self._lock:
             if self._writer is None:
+                # Imported with the first autosave: the title screen never needs it.
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
             self._pending = [f for f in self._pending if not f.done()]
             self._pending.append(self._writer.submit(self._write_autosave, data))

@@ -8,20 +8,20 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...engine import Game
 from .. import render
-from ..commands import Command
+from ..containers import BackgroundOnly, Column, Row, ScrollColumn
 from ..menu import Menu
 
 if TYPE_CHECKING:
     from ..app import StraightApp
+    from ..commands import Command
 
 
-class TitleScreen(Screen[None]):
+class TitleScreen(BackgroundOnly, Screen[None]):
     """The first screen players see."""
 
     BINDINGS = [
@@ -35,22 +35,22 @@ class TitleScreen(Screen[None]):
 
     app: StraightApp
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, classes: str = "") -> None:
+        super().__init__(classes=classes)
         self.autosave: Game | None = None
         self.autosave_problem = ""
 
     def compose(self) -> ComposeResult:
         story = self.app.session.story
         about = story.about if story is not None else {}
-        with Horizontal(id="title-body"):
-            with Vertical(id="title-side"):
+        with Row(id="title-body"):
+            with Column(id="title-side"):
                 title = story.title if story else self.app.TITLE
                 yield Static(Text(title), id="title-name")
                 if title != self.app.TITLE:
                     yield Static(Text(self.app.TITLE), id="title-game")
                 yield Menu(id="menu")
-            with VerticalScroll(id="title-about"):
+            with ScrollColumn(id="title-about"):
                 if about.get("description"):
                     yield Static(Text(str(about["description"])), id="about-description")
                 notes = about.get("content_notes") or []
@@ -146,6 +146,8 @@ class TitleScreen(Screen[None]):
         self.app.exit()
 
     def palette_commands(self) -> list[Command]:
+        from ..commands import Command
+
         out = [Command("New game", "Start the story from the beginning", self.action_new_game)]
         if self.autosave is not None:
             out.append(Command("Continue", "Resume the autosaved game", self.action_continue_game))
