@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
-from textual.geometry import Size
+from textual.containers import VerticalScroll
+from textual.css.scalar import Unit
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import OptionList
@@ -29,7 +33,66 @@ from . import render
 MAX_MEASURE = 92
 
 
-class Transcript(ScrollView, can_focus=True):
+class QuickScrollBar(ScrollBar):
+    """A vertical scrollbar drawn straight from its segments, and kept until it changes.
+
+    Textual draws a scrollbar like any other widget: its renderable, then every line through
+    the style cache. For a tall bar that is a millisecond or more each time the thumb moves,
+    which in the transcript is every choice. These are the same segments in the same styles."""
+
+    def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
+        super().__init__(vertical, name, thickness=thickness)
+        self._drawn: tuple[object, list[Strip]] | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        renderable = self.render()
+        if (not self.vertical or not isinstance(renderable, ScrollBarRender) or self.styles.tint.a
+                or self.opacity != 1 or self.styles.text_opacity != 1):
+            return super().render_lines(crop)
+        width, height = self.size
+        base = self.visual_style.rich_style
+        bar_style = renderable.style if isinstance(renderable.style, Style) else Style.parse(str(renderable.style))
+        key = (width, height, renderable.virtual_size, renderable.window_size, renderable.position, bar_style, base)
+        if self._drawn is None or self._drawn[0] != key:
+            bar = renderable.render_bar(
+                size=height, virtual_size=renderable.virtual_size, window_size=renderable.window_size,
+                position=renderable.position, thickness=width, vertical=True,
+                back_color=bar_style.bgcolor or Color.parse("#555555"),
+                bar_color=bar_style.color or Color.parse("bright_magenta"),
+            )
+            strips = [Strip([Segment(text, base + seg_style if seg_style else base)], width)
+                      for text, seg_style, _control in bar.segments]
+            self._drawn = (key, strips)
+        strips = self._drawn[1][crop.y : crop.y + crop.height]
+        background = self.background_colors[1]
+        for line_filter in self.get_line_filters():
+            strips = [strip.apply_filter(line_filter, background) for strip in strips]
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+
+class QuickScrollbars:
+    """Mixin for a scrollable widget: its vertical scrollbar is a `QuickScrollBar`."""
+
+    _vertical_scrollbar: ScrollBar | None
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        if self._vertical_scrollbar is None:
+            bar = QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)  # type: ignore[attr-defined]
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)  # type: ignore[attr-defined]
+        return self._vertical_scrollbar
+
+
+class CaseloadScroll(QuickScrollbars, VerticalScroll):
+    """The scrolling box around the caseload panel."""
+
+
+class Transcript(QuickScrollbars, ScrollView, can_focus=True):
     """The scrollback of every passage and choice so far.
 
     Lines are wrapped and styled once, when an entry arrives (or the width or theme changes),
@@ -144,7 +207,12 @@ class Transcript(ScrollView, can_focus=True):
             self.scroll_to_entry(top_entry)
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self._wrap, len(self._text))
+        size = Size(self._wrap, len(self._text))
+        if size != self.virtual_size:
+            # The transcript's box never depends on its length, so a longer transcript needs no
+            # layout of the screen (which setting `virtual_size` asks for), only new scrollbars.
+            self.set_reactive(Transcript.virtual_size, size)
+            self._scroll_update(size)
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -158,6 +226,28 @@ class Transcript(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._check_styles = True
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # After a choice every visible line is new (the view has scrolled), and Textual's style
+        # cache costs more per line than drawing the line itself. With nothing around the text
+        # to draw (no border, padding, outline, tint or opacity), its work comes down to padding
+        # each line under the scrollbar and applying the app's filters: done here directly.
+        styles = self.styles
+        if (any(styles.gutter) or any(edge for edge, _color in styles.outline) or styles.tint.a
+                or styles.text_opacity != 1 or self.opacity != 1
+                or (styles.has_rule("hatch") and styles.hatch != "none")):
+            return super().render_lines(crop)
+        width = self.size.width
+        base_background, background = self.background_colors
+        under = Style(bgcolor=(base_background + background).rich_color)
+        render_line = self.render_line
+        strips = [render_line(y).adjust_cell_length(width, under) for y in crop.line_range]
+        for line_filter in self.get_line_filters():
+            strips = [strip.apply_filter(line_filter, background) for strip in strips]
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -238,6 +328,43 @@ class ChoiceList(SafeOptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
+        self._held_layout: bool | None = None
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if layout and self._held_layout is not None:
+            self._held_layout = True
+            layout = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _replace_options(self, items: list[ListOption]) -> None:
+        """Show new options; the screen is laid out again only if they take more or fewer lines.
+
+        An option list asks for a layout whenever its options change, and a layout of the play
+        screen costs more than drawing the new options: after most choices the list keeps its
+        height, the new options simply take the old ones' lines."""
+        before = self.virtual_size
+        self._held_layout = False
+        try:
+            self.set_options(items)
+        finally:
+            held, self._held_layout = self._held_layout, None
+        if held and not self._keeps_box(before, self.virtual_size):
+            self.refresh(layout=True)
+
+    def _keeps_box(self, before: Size, after: Size) -> bool:
+        """Whether options taking `after` lines instead of `before` leave the list as tall."""
+        if not self.scrollable_content_region:
+            return False  # never laid out yet
+        if after == before:
+            return True
+        # Under the floor of its `min-height`, a list of two options is as tall as one of four.
+        floor = self.styles.min_height
+        if (floor is None or floor.unit != Unit.CELLS or self.styles.box_sizing != "border-box"
+                or after.width != before.width):
+            return False
+        lines = int(floor.value) - self.styles.gutter.height
+        return self.outer_size.height == int(floor.value) and max(before.height, after.height) <= lines
 
     def show_choices(self, options: Sequence[Option]) -> None:
         items = []
@@ -253,13 +380,13 @@ class ChoiceList(SafeOptionList):
                 if opt.reason:
                     label.append(f"  ({opt.reason})", style="italic")
             items.append(ListOption(label, id=f"c{opt.index}", disabled=not opt.enabled))
-        self.set_options(items)
+        self._replace_options(items)
         self._highlight_first()
 
     def show_actions(self, actions: Sequence[tuple[str, str]]) -> None:
         """Offer actions (id, label) instead of choices, e.g. the review at the end."""
-        self.set_options([ListOption(Text.assemble((f"{n}. ", "bold"), label), id=f"a{key}")
-                          for n, (key, label) in enumerate(actions, 1)])
+        self._replace_options([ListOption(Text.assemble((f"{n}. ", "bold"), label), id=f"a{key}")
+                               for n, (key, label) in enumerate(actions, 1)])
         self._highlight_first()
 
     def _highlight_first(self) -> None:
@@ -285,10 +412,16 @@ class StatusLine(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.game: Game | None = None
+        self._shown: tuple[str, tuple[str, ...]] | None = None
+        self._base: Style | None = None
+        self._drawn: tuple[object, Strip] | None = None
 
     def show(self, game: Game) -> None:
         self.game = game
-        self.refresh()
+        shown = (game.story.title, tuple(render.clock(game) + (["The end"] if game.ended else [])))
+        if shown != self._shown:
+            self._shown = shown
+            self.refresh()
 
     def render(self) -> Text:
         game = self.game
@@ -303,16 +436,29 @@ class StatusLine(Widget):
         text.truncate(width, overflow="ellipsis")
         return text
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+
+    def render_line(self, y: int) -> Strip:
+        # One line, drawn again only when the clock or the width changes.
+        width = max(1, self.size.width)
+        if self._base is None:
+            self._base = self.rich_style
+        base = self._base
+        key = (self._shown, width, base)
+        if self._drawn is None or self._drawn[0] != key:
+            text = self.render()
+            line = Strip(list(Segment.apply_style(text.render(self.app.console), base)))
+            self._drawn = (key, line)
+        return self._drawn[1] if y == 0 else Strip.blank(width, base)
+
 
 class _TextBlock(Widget):
     """Prepared text drawn from cached strips, laid out again only when its height changes.
 
     Layout and turning text into strips are the dear parts of a repaint; after most choices
     these blocks show the same text, or at least the same number of lines."""
-
-    # Text that is laid out line by line already (no wrapping) keeps a strip for each line it
-    # has drawn, so a line that didn't change with the choice costs nothing to draw again.
-    WRAP = True
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -321,7 +467,6 @@ class _TextBlock(Widget):
         self._built_for: tuple[int, Style | None] = (-1, None)
         self._dirty = True
         self._signature: object = None
-        self._line_cache: dict[tuple[object, ...], Strip] = {}
 
     def build(self, width: int) -> Text:
         raise NotImplementedError
@@ -358,22 +503,8 @@ class _TextBlock(Widget):
         console = self.app.console
         base = self.rich_style
         apply = Segment.apply_style
-        if self.WRAP:
-            self._strips = [Strip(list(apply(line.render(console), base)))
-                            for line in text.wrap(console, width)] or [Strip([])]
-        else:
-            cache = self._line_cache
-            if self._built_for != (width, base) or len(cache) > 1000:
-                cache.clear()
-            strips = []
-            for line in text.split("\n", allow_blank=True):
-                key = (line.plain, *line.spans)
-                strip = cache.get(key)
-                if strip is None:
-                    line.truncate(width, overflow="ellipsis")
-                    strip = cache[key] = Strip(list(apply(line.render(console), base)))
-                strips.append(strip)
-            self._strips = strips or [Strip([])]
+        self._strips = [Strip(list(apply(line.render(console), base)))
+                        for line in text.wrap(console, width)] or [Strip([])]
         self._built_for = (width, base)
         self._dirty = False
 
@@ -421,26 +552,41 @@ class NoticeLine(_TextBlock):
         return text
 
 
-class CaseloadView(_TextBlock):
-    """Each case's visible outcomes: bars with a sparkline over the turns, numbers and states."""
+class CaseloadView(Widget):
+    """Each case's visible outcomes: bars with a sparkline over the turns, numbers and states.
+
+    Kept as one strip per line, each variable's lines cached by what they show: a choice
+    usually moves a few numbers, so only their lines are drawn again."""
 
     COMPONENT_CLASSES = {"caseload--bar", "caseload--spark"}
     SPARK_MAX = 24
-    WRAP = False
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.game: Game | None = None
         self.opening: Sequence[Any] | None = None
+        self._signature: object = None
+        self._dirty = True
+        self._lines: list[Strip] = [Strip([])]
+        self._built_for: tuple[object, ...] = ()
+        self._cache: dict[object, list[Strip]] = {}
         self._slots_for: object = None
         self._slots: list[int] = []
+        self._styles: tuple[Style, Style, Style] | None = None
 
     def show(self, game: Game, opening: Sequence[Any] | None = None) -> None:
         self.game = game
         self.opening = opening
         self.changed()
 
+    @property
+    def plain(self) -> str:
+        """The text shown, without styles (for tests and tools)."""
+        self._ensure(self._width())
+        return "\n".join(strip.text.rstrip() for strip in self._lines)
+
     def signature(self) -> object:
+        """What the panel is drawn from: when it hasn't changed, nothing is drawn again."""
         game = self.game
         if game is None:
             return None
@@ -453,63 +599,144 @@ class CaseloadView(_TextBlock):
         return (id(game), id(self.opening), [v[s] for s in self._slots], len(game.history),
                 tuple(game.char_endings.items()))
 
-    def build(self, width: int) -> Text:
+    def changed(self) -> None:
+        """The game changed: redraw the lines that look different, if the panel is shown."""
+        signature = self.signature()
+        if signature == self._signature and not self._dirty:
+            return
+        self._signature = signature
+        self._dirty = True
+        if not self.parent or not getattr(self.parent, "display", True) or not self.display:
+            return
+        before = self._lines
+        self._rebuild(self._width())
+        after = self._lines
+        if len(after) != len(before):
+            self.refresh(layout=True)
+            return
+        changed = [y for y, (old, new) in enumerate(zip(before, after, strict=True)) if old is not new]
+        if len(changed) > len(after) // 2:
+            self.refresh()
+        elif changed:
+            width = max(1, self.size.width)
+            self.refresh(*[Region(0, y, width, 1) for y in changed])
+
+    def _width(self) -> int:
+        return self.content_region.width or self.container_size.width or 40
+
+    def _ensure(self, width: int) -> None:
+        if self._dirty or not self._built_for or self._built_for[0] != width:
+            self._rebuild(width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._dirty = True
+        self._styles = None
+
+    # -- building ------------------------------------------------------------------------
+    def _rebuild(self, width: int) -> None:
+        width = max(1, width)
+        if self._styles is None:
+            # Working out styles is dear: only again after the CSS changed.
+            self._styles = (self.rich_style, self.get_component_rich_style("caseload--bar", partial=True),
+                            self.get_component_rich_style("caseload--spark", partial=True))
+        built_for = (width, *self._styles)
+        if built_for != self._built_for or len(self._cache) > 2000:
+            self._cache.clear()
+            self._built_for = built_for
+        self._lines = self._build_lines(width) or [Strip([])]
+        self._dirty = False
+
+    def _strips(self, key: object, make: Any) -> list[Strip]:
+        """The strips for some lines, from the cache or made now (`make` returns their Texts)."""
+        strips = self._cache.get(key)
+        if strips is None:
+            width, base = self._built_for[0], self._built_for[1]
+            console = self.app.console
+            apply = Segment.apply_style
+            strips = []
+            for line in make():
+                line.truncate(width, overflow="ellipsis")
+                strips.append(Strip(list(apply(line.render(console), base))))
+            self._cache[key] = strips
+        return strips
+
+    def _build_lines(self, width: int) -> list[Strip]:
         game = self.game
         if game is None:
-            return Text("")
+            return []
         story = game.story
         width = max(10, width)
-        self._bar_style = self.get_component_rich_style("caseload--bar", partial=True)
-        self._spark_style = self.get_component_rich_style("caseload--spark", partial=True)
-        out = Text(no_wrap=True, overflow="ellipsis", end="")
+        lines: list[Strip] = []
         endings = game.character_endings()
-        first = True
-        for char in story.characters:
-            if not first:
-                out.append("\n")
-            first = False
-            out.append(char.name, style="bold")
-            out.append("\n")
+        for n, char in enumerate(story.characters):
+            if n:
+                lines += self._strips(("blank",), lambda: [Text("")])
+            lines += self._strips(("name", char.name), lambda char=char: [Text.assemble((char.name, "bold"))])
             end = endings.get(char.id)
             if end is not None:
-                out.append(f"Ending: {render.ending_line(end.title, end.category)}\n", style="italic")
+                said = f"Ending: {render.ending_line(end.title, end.category)}"
+                lines += self._strips(("ending", said), lambda said=said: [Text.assemble((said, "italic"))])
             for var in render.character_variables(story, char.id):
-                self._variable(out, game, var, width)
+                lines += self._variable(game, var, width)
         overall = render.story_variables(story)
         if overall:
-            out.append("\n")
-            out.append("Overall", style="bold")
-            out.append("\n")
+            lines += self._strips(("blank",), lambda: [Text("")])
+            lines += self._strips(("name", "Overall"), lambda: [Text.assemble(("Overall", "bold"))])
             for var in overall:
-                self._variable(out, game, var, width)
-        out.rstrip()
-        return out
+                lines += self._variable(game, var, width)
+        return lines
 
-    def _variable(self, out: Text, game: Game, var: Variable, width: int) -> None:
+    def _variable(self, game: Game, var: Variable, width: int) -> list[Strip]:
         value = game.v[var.slot]
+        lines = self._strips(("value", var.slot, value), lambda: [self._value_line(var, value, width)])
+        if var.type != "int" or var.display not in ("bar", "number"):
+            return lines
+        spark_values = render.series(game, var, self.opening)
+        if var.display == "number" and not (len(spark_values) > 1 and width > 2):
+            return lines
+        key = ("chart", var.slot, value, tuple(spark_values))
+        return lines + self._strips(key, lambda: [self._chart_line(var, value, spark_values, width)])
+
+    def _value_line(self, var: Variable, value: Any, width: int) -> Text:
         shown = render.value_text(var, value)
         label_width = max(1, width - len(shown) - 1)
         label = var.label if len(var.label) <= label_width else var.label[: label_width - 1] + "…"
-        out.append(label, style="dim")
-        out.append(" " * max(1, width - len(label) - len(shown)))
-        out.append(shown + "\n")
-        if var.type != "int" or var.display not in ("bar", "number"):
-            return
-        spark_values = render.series(game, var, self.opening)
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(label, style="dim")
+        line.append(" " * max(1, width - len(label) - len(shown)))
+        line.append(shown)
+        return line
+
+    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int) -> Text:
+        bar_style, spark_style = self._built_for[2], self._built_for[3]
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
         if var.display == "bar":
             bar_width = min(12, max(4, width // 3))
-            out.append(render.bar(value, var.min, var.max, bar_width), style=self._bar_style)
+            line.append(render.bar(value, var.min, var.max, bar_width), style=bar_style)
             room = width - bar_width - 1
         else:
             room = width
         if len(spark_values) > 1 and room > 2:
             lo, hi = _range(var, spark_values)
             if var.display == "bar":
-                out.append(" ")
+                line.append(" ")
             spark = render.sparkline(spark_values[-min(room, self.SPARK_MAX):], lo, hi, room)
-            out.append(spark, style=self._spark_style)
-        if var.display == "bar" or (len(spark_values) > 1 and room > 2):
-            out.append("\n")
+            line.append(spark, style=spark_style)
+        return line
+
+    # -- drawing -------------------------------------------------------------------------
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._ensure(width)
+        return len(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        self._ensure(width)
+        base = self._built_for[1]
+        if y >= len(self._lines):
+            return Strip.blank(width, base)
+        return self._lines[y].crop_extend(0, width, base)
 
 
 def _range(var: Variable, values: Sequence[float]) -> tuple[float, float]:

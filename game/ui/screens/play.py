@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -15,7 +14,8 @@ from ...engine import ChoiceError, Game, SaveError, StoryRuntimeError
 from ...engine.saves import QUICKSAVE
 from ..app import GameChanged
 from ..commands import Command
-from ..widgets import CaseloadView, ChoiceList, NoticeLine, StatusLine, Transcript
+from ..containers import BackgroundOnly, Row
+from ..widgets import CaseloadScroll, CaseloadView, ChoiceList, NoticeLine, StatusLine, Transcript
 
 if TYPE_CHECKING:
     from ..app import StraightApp
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 END_ACTIONS = [("review", "Review how it ended"), ("gallery", "Endings gallery"), ("title", "Back to the title screen")]
 
 
-class PlayScreen(Screen[None]):
+class PlayScreen(BackgroundOnly, Screen[None]):
     """Where the story is played."""
 
     BINDINGS = [
@@ -50,9 +50,9 @@ class PlayScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
-        with Horizontal(id="body"):
+        with Row(id="body"):
             yield Transcript(id="transcript")
-            with VerticalScroll(id="caseload"):
+            with CaseloadScroll(id="caseload"):
                 yield CaseloadView(id="cases")
         yield NoticeLine(id="notices")
         yield ChoiceList(id="choices")
