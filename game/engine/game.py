@@ -259,7 +259,7 @@ class Game:
                 self.hub = target
                 forced = self._forced_event(node)
                 if forced is not None:
-                    self._pay(nodes[forced].event.choice)  # type: ignore[union-attr]
+                    self._pay(self.story.node_at(forced).event.choice)  # type: ignore[union-attr]
                     self.ev_forced[forced] = self.turn
                     self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
                     self.ev_last[forced] = self.turn

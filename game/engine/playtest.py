@@ -487,7 +487,7 @@ class Runner(Game):
                     self.ev_forced[forced] = self.turn
                     self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
                     self.fired += 1
-                    if story.nodes[forced].event.once:  # type: ignore[union-attr]
+                    if story.node_at(forced).event.once:  # type: ignore[union-attr]
                         self._alive = {}
                     self.ev_last[forced] = self.turn
                     target = forced

@@ -474,6 +474,7 @@ class _Compiler:
         self.characters = characters
         self.endings = endings
         self.ir_turns: dict[str, Any] | None = None
+        self.events: dict[int, Event] = {}
 
     def choice(self, c: dict[str, Any], uid: int, text_key: str = "text") -> Choice:
         variables = self.variables
@@ -528,8 +529,15 @@ class _Compiler:
             node.hub_tags = frozenset(tags) if tags else None
             node.hub_limit = n["hub"]["limit"]
         if n["event"] is not None:
-            e = n["event"]
-            ev = Event()
+            node.event = self.event(index)
+        return node
+
+    def event(self, index: int) -> Event:
+        """The event of an event node: made once, whether or not its node was compiled yet."""
+        ev = self.events.get(index)
+        if ev is None:
+            e = self.ir_nodes[index]["event"]
+            ev = self.events[index] = Event()
             ev.node = index
             ev.priority = e["priority"]
             ev.weight = compile_expr(e["weight"])
@@ -539,12 +547,12 @@ class _Compiler:
             ev.tags = frozenset(e["tags"]) if e["tags"] else None
             ev.choice = self.choice(dict(e, goto=index, once=False, fallback=False), -1 - index, "title")
             ev.choice.event = ev
-            node.event = ev
-        return node
+        return ev
 
 
 def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:
-    """Make a Story from a checked IR. Nodes compile when first reached (events at once)."""
+    """Make a Story from a checked IR. Nodes compile when first reached (hubs and what an
+    event needs to be offered at once)."""
     characters = tuple(
         Character(i, c["id"], c["name"], c.get("description", "")) for i, c in enumerate(ir["characters"])
     )
@@ -570,10 +578,10 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
     nodes: list[Node | None] = [None] * len(ir_nodes)
     events: list[Event] = []
     for i, n in enumerate(ir_nodes):
-        if n["event"] is not None or n["hub"] is not None:
-            node = nodes[i] = compiler.node(i)
-            if node.event is not None:
-                events.append(node.event)
+        if n["hub"] is not None:
+            nodes[i] = compiler.node(i)  # hubs at once: runners look for them among compiled nodes
+        if n["event"] is not None:
+            events.append(compiler.event(i))  # the event; its node's passage waits like the rest
     turns = None
     if ir["turns"] is not None:
         t = ir["turns"]
