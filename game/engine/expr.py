@@ -589,11 +589,13 @@ def _same_var_equals(tree: Any) -> tuple[int, frozenset[Any]] | None:
     return slot, frozenset(values)
 
 
-def compile_test(tree: Any) -> Fn:
+def compile_test(tree: Any, draws: bool | None = None) -> Fn:
     """Like compile_expr, for where only the truth of the result counts (conditions): the
     function returns something just as true or false, sooner. Without random draws, the order
     in which parts of an `and` are tested can't change anything, so one-variable tests go first
-    and run as C calls on the value."""
+    and run as C calls on the value. (`draws`: whether the tree draws, if known.)"""
+    if draws is None:
+        draws = _draws(tree)
     kind = tree[0]
     if kind == "not":
         inner = tree[1]
@@ -603,19 +605,20 @@ def compile_test(tree: Any) -> Fn:
         if inner[0] == "ended":
             char = inner[1]
             return lambda st: char not in st.char_endings
-        f = compile_test(inner)
+        f = compile_test(inner, None if draws else False)
         return lambda st: not f(st)
     if kind == "or":
-        same = _same_var_equals(tree) if not _draws(tree) else None
+        same = _same_var_equals(tree) if not draws else None
         if same is not None:
             slot, values = same
             return lambda st: st.v[slot] in values
-        a, b = compile_test(tree[1]), compile_test(tree[2])
+        known = None if draws else False
+        a, b = compile_test(tree[1], known), compile_test(tree[2], known)
         return lambda st: a(st) or b(st)
     if kind != "and":
         return compile_expr(tree)
     parts = _flatten(tree, "and", [])
-    if _draws(tree):
+    if draws:
         # A part that draws must be reached exactly when it would have been: the parts around
         # it keep their places, and only the runs of parts that don't draw are combined.
         fns: list[Fn] = []
@@ -628,10 +631,10 @@ def compile_test(tree: Any) -> Fn:
                 chain = run[0]
                 for t in run[1:]:
                     chain = ("and", chain, t)
-                fns.append(compile_test(chain))
+                fns.append(compile_test(chain, False))
                 run = []
             if part is not None:
-                fns.append(compile_test(part))
+                fns.append(compile_test(part, True))
         if len(fns) == 2:
             a, b = fns
             return lambda st: a(st) and b(st)
@@ -650,7 +653,7 @@ def compile_test(tree: Any) -> Fn:
         if test is not None:
             tests.append(test)
         else:
-            others.append(compile_test(part))
+            others.append(compile_test(part, False))
     if not others and len(tests) == 2:
         (s1, f1), (s2, f2) = tests
 

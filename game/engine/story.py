@@ -82,9 +82,9 @@ class Choice:
 class Event:
     """A storylet: a node that hubs offer while its condition holds."""
 
-    __slots__ = ("node", "priority", "weight", "once", "cooldown", "forced", "tags", "choice")
+    __slots__ = ("node", "priority", "weight", "once", "cooldown", "forced", "tags", "_choice", "_make")
 
-    def __init__(self) -> None:
+    def __init__(self, make: Callable[[Event], Choice] | None = None) -> None:
         self.node = 0
         self.priority = 0
         self.weight: Fn = _const(1)
@@ -92,7 +92,17 @@ class Event:
         self.cooldown = 0
         self.forced = False
         self.tags: frozenset[str] | None = None
-        self.choice = Choice()
+        self._choice: Choice | None = None
+        self._make = make
+
+    @property
+    def choice(self) -> Choice:
+        """How the event is offered (title, condition, cost), compiled when first needed."""
+        ch = self._choice
+        if ch is None:
+            ch = self._choice = self._make(self) if self._make is not None else Choice()
+            ch.event = self
+        return ch
 
 
 class Node:
@@ -537,7 +547,7 @@ class _Compiler:
         ev = self.events.get(index)
         if ev is None:
             e = self.ir_nodes[index]["event"]
-            ev = self.events[index] = Event()
+            ev = self.events[index] = Event(self._event_choice)
             ev.node = index
             ev.priority = e["priority"]
             ev.weight = compile_expr(e["weight"])
@@ -545,9 +555,11 @@ class _Compiler:
             ev.cooldown = e["cooldown"]
             ev.forced = e["forced"]
             ev.tags = frozenset(e["tags"]) if e["tags"] else None
-            ev.choice = self.choice(dict(e, goto=index, once=False, fallback=False), -1 - index, "title")
-            ev.choice.event = ev
         return ev
+
+    def _event_choice(self, ev: Event) -> Choice:
+        e = self.ir_nodes[ev.node]["event"]
+        return self.choice(dict(e, goto=ev.node, once=False, fallback=False), -1 - ev.node, "title")
 
 
 def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:

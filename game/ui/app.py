@@ -101,8 +101,8 @@ class StraightApp(App[int]):
             self.say(f"Your profile can't be used: {session.profile.problem}. "
                      "Endings seen in this session won't be kept.", "warning")
         if self._watch and session.story_dir.is_dir():
-            # Once the first screen is drawn: the player waits for nothing an author needs.
-            self.call_after_refresh(self._start_watching)
+            # A moment after the first screen: the player waits for nothing an author needs.
+            self.set_timer(min(self._watch_interval, 0.5), self._start_watching, name="story-watch-start")
         if session.story is None:
             self.show_story_errors(session.problems)
             return
