@@ -74,12 +74,17 @@ class QuickScrollBar(ScrollBar):
 
 
 class QuickScrollbars:
-    """Mixin for a scrollable widget: its vertical scrollbar is a `QuickScrollBar`."""
+    """Mixin for a scrollable widget: its vertical scrollbar is a `QuickScrollBar`.
+
+    This takes the place of Textual's own property, with the same private attribute and call to
+    start the bar; should a Textual release change those, the widget keeps Textual's bar."""
 
     _vertical_scrollbar: ScrollBar | None
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
+        if not hasattr(self, "_vertical_scrollbar") or not hasattr(self.app, "_start_widget"):  # type: ignore[attr-defined]
+            return super().vertical_scrollbar  # type: ignore[misc, no-any-return]
         if self._vertical_scrollbar is None:
             bar = QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)  # type: ignore[attr-defined]
             bar.display = False
@@ -211,8 +216,11 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
         if size != self.virtual_size:
             # The transcript's box never depends on its length, so a longer transcript needs no
             # layout of the screen (which setting `virtual_size` asks for), only new scrollbars.
-            self.set_reactive(Transcript.virtual_size, size)
-            self._scroll_update(size)
+            if hasattr(self, "_scroll_update"):
+                self.set_reactive(Transcript.virtual_size, size)
+                self._scroll_update(size)
+            else:  # a Textual without it: the plain way, with a layout
+                self.virtual_size = size
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -568,7 +576,7 @@ class CaseloadView(Widget):
         self._signature: object = None
         self._dirty = True
         self._lines: list[Strip] = [Strip([])]
-        self._built_for: tuple[object, ...] = ()
+        self._built_for: tuple[int, Style, Style, Style] | tuple[()] = ()
         self._cache: dict[object, list[Strip]] = {}
         self._slots_for: object = None
         self._slots: list[int] = []
@@ -647,11 +655,16 @@ class CaseloadView(Widget):
         self._lines = self._build_lines(width) or [Strip([])]
         self._dirty = False
 
+    def _drawn_with(self) -> tuple[int, Style, Style, Style]:
+        """The width and the styles (base, bar, sparkline) the lines are drawn with."""
+        assert self._built_for, "drawn before it was built"
+        return self._built_for
+
     def _strips(self, key: object, make: Any) -> list[Strip]:
         """The strips for some lines, from the cache or made now (`make` returns their Texts)."""
         strips = self._cache.get(key)
         if strips is None:
-            width, base = self._built_for[0], self._built_for[1]
+            width, base, _bar, _spark = self._drawn_with()
             console = self.app.console
             apply = Segment.apply_style
             strips = []
@@ -709,7 +722,7 @@ class CaseloadView(Widget):
         return line
 
     def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int) -> Text:
-        bar_style, spark_style = self._built_for[2], self._built_for[3]
+        _width, _base, bar_style, spark_style = self._drawn_with()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if var.display == "bar":
             bar_width = min(12, max(4, width // 3))
@@ -733,7 +746,7 @@ class CaseloadView(Widget):
     def render_line(self, y: int) -> Strip:
         width = self._width()
         self._ensure(width)
-        base = self._built_for[1]
+        base = self._drawn_with()[1]
         if y >= len(self._lines):
             return Strip.blank(width, base)
         return self._lines[y].crop_extend(0, width, base)
