@@ -56,12 +56,14 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")
-    play.add_argument("--exhaustive", action="store_true", help="explore every reachable state instead")
+    play.add_argument("--exhaustive", action="store_true", help="explore every reachable state instead, playing on where there are too many, and "
+                           "say which nodes and endings can and can't be reached")
     play.add_argument("--max-states", type=int, default=200_000, metavar="N",
-                      help="stop the exhaustive search after N states (default: 200000)")
+                      help="stop the state search after N states (default: 200000)")
     play.add_argument("--max-seconds", type=float, default=120, metavar="S",
-                      help="stop the exhaustive search after S seconds (default: 120)")
-    play.add_argument("--path-to", metavar="NODE", help="with --exhaustive: print the shortest choice path to NODE")
+                      help="time for the exhaustive search, half of it for the state search (default: 120)")
+    play.add_argument("--path-to", metavar="NODE", help="with --exhaustive: print a choice path to NODE (the shortest, "
+                      "when the state search found it)")
     play.add_argument("--from", dest="from_node", metavar="NODE", help="start every run at NODE")
     play.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                       help="start with a variable set (repeatable)")
