@@ -462,6 +462,22 @@ class StatusLine(Widget):
         return self._drawn[1] if y == 0 else Strip.blank(width, base)
 
 
+def _content_width(widget: Any) -> int:
+    """The width to draw a block's lines at, before it has been laid out too."""
+    return widget.content_region.width or widget.container_size.width or 40  # type: ignore[no-any-return]
+
+
+def _mark_changed(widget: Any) -> bool:
+    """For a block drawn from its `signature()`: note a change, and say whether to rebuild now
+    (the signature moved, or it was marked dirty, and the block is shown)."""
+    signature = widget.signature()
+    if signature == widget._signature and not widget._dirty:
+        return False
+    widget._signature = signature
+    widget._dirty = True
+    return bool(widget.parent and getattr(widget.parent, "display", True) and widget.display)
+
+
 class _TextBlock(Widget):
     """Prepared text drawn from cached strips, laid out again only when its height changes.
 
@@ -489,16 +505,11 @@ class _TextBlock(Widget):
         return self.build(self._width()).plain
 
     def _width(self) -> int:
-        return self.content_region.width or self.container_size.width or 40
+        return _content_width(self)
 
     def changed(self) -> None:
         """The content changed: rebuild now if shown; refresh only if it looks different."""
-        signature = self.signature()
-        if signature == self._signature and not self._dirty:
-            return
-        self._signature = signature
-        self._dirty = True
-        if not self.parent or not getattr(self.parent, "display", True) or not self.display:
+        if not _mark_changed(self):
             return
         before_text, before_height = self._text, len(self._strips)
         self._rebuild(self._width())
@@ -609,12 +620,7 @@ class CaseloadView(Widget):
 
     def changed(self) -> None:
         """The game changed: redraw the lines that look different, if the panel is shown."""
-        signature = self.signature()
-        if signature == self._signature and not self._dirty:
-            return
-        self._signature = signature
-        self._dirty = True
-        if not self.parent or not getattr(self.parent, "display", True) or not self.display:
+        if not _mark_changed(self):
             return
         before = self._lines
         self._rebuild(self._width())
@@ -630,7 +636,7 @@ class CaseloadView(Widget):
             self.refresh(*[Region(0, y, width, 1) for y in changed])
 
     def _width(self) -> int:
-        return self.content_region.width or self.container_size.width or 40
+        return _content_width(self)
 
     def _ensure(self, width: int) -> None:
         if self._dirty or not self._built_for or self._built_for[0] != width:
