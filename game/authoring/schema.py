@@ -100,6 +100,8 @@ def story_schema() -> dict[str, Any]:
         "cost": _ref("cost"),
         "effects": _ref("effects"),
         "goto": _ref("target"),
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
+               "description": "A name for the choice, unique in its node, that saves keep when its text changes."},
         "once": {"type": "boolean", "description": "Offered only until chosen once."},
         "fallback": {"type": "boolean", "description": "Taken automatically when nothing else can be chosen."},
     }, ("goto",), "A choice.",

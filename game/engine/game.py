@@ -522,10 +522,10 @@ class Game:
             "visits": {nodes[i]: n for i, n in enumerate(self.visits) if n},
             "passage": list(self.passage),
             "options": [
-                {"ref": o.ref, "text": o.text, "enabled": o.enabled, "reason": o.reason, "cost": o.cost}
+                {"key": o.ref, "text": o.text, "enabled": o.enabled, "reason": o.reason, "cost": o.cost}
                 for o in self.options
             ],
-            "once_used": sorted(self._choice_key(uid) for uid in self.once_used),
+            "once_used": sorted(self._once_key(uid) for uid in self.once_used),
             "events": {
                 nodes[i]: [self.ev_count.get(i, 0), self.ev_last.get(i), self.ev_forced.get(i)]
                 for i in set(self.ev_count) | set(self.ev_last) | set(self.ev_forced)
@@ -539,9 +539,10 @@ class Game:
             "transcript": [list(t) for t in self.transcript],
         }
 
-    def _choice_key(self, uid: int) -> str:
-        node, i = divmod(uid, MAX_CHOICES_PER_NODE)
-        return f"{self.story.node_ids[node]}#{i}"
+    def _once_key(self, uid: int) -> str:
+        node = uid // MAX_CHOICES_PER_NODE
+        ch = next(c for c in self.story.node_at(node).choices if c.uid == uid)
+        return f"{self.story.node_ids[node]}#{ch.ref}"
 
     @classmethod
     def from_dict(cls, story: Story, data: Any, *, record: bool = True) -> Game:
@@ -607,26 +608,19 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
             game.visits[story.node_index[node_id]] = whole(n, "visit count")
     game.passage = [str(p) for p in data["passage"]]
     node = story.node_at(game.node)
-    game.options = []
-    for i, o in enumerate(data["options"]):
-        ref = o["ref"]
-        if not isinstance(ref, str) or len(ref) < 2:
-            raise SaveError("a saved choice is damaged")
-        if ref[0] == "c":
-            ch = node.choices[int(ref[1:])]
-        elif ref[0] == "e":
-            ev_node = story.node_at(int(ref[1:]))
-            if ev_node.event is None:
-                raise SaveError("a saved choice refers to an event that no longer exists")
-            ch = ev_node.event.choice
-        else:
-            raise SaveError("a saved choice is damaged")
-        game.options.append(Option(i, str(o["text"]), bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ref))
+    game.options = _restore_options(story, node, data["options"])
     game.once_used = set()
     for key in data["once_used"]:
-        node_id, _, idx = str(key).rpartition("#")
-        if node_id in story.node_index and idx.isdigit():
-            game.once_used.add(choice_uid(story.node_index[node_id], int(idx)))
+        node_id, _, which = str(key).rpartition("#")
+        if node_id not in story.node_index:
+            continue  # a node the story no longer has
+        index = story.node_index[node_id]
+        if which.isdigit():  # saved by place, before choices had keys
+            game.once_used.add(choice_uid(index, int(which)))
+            continue
+        uid = next((c.uid for c in story.node_at(index).choices if c.ref == which), None)
+        if uid is not None:
+            game.once_used.add(uid)
     game.ev_count, game.ev_last, game.ev_forced = {}, {}, {}
     for node_id, (count, last, forced) in data["events"].items():
         if node_id not in story.node_index:
@@ -659,3 +653,53 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     if game.ending is None and not game.options:
         raise SaveError("the saved game has no choices to continue from")
     return game
+
+
+def _restore_options(story: Story, node: Node, saved: Any) -> list[Option]:
+    """The saved choices on offer, each found by its key: every label keeps its own target, or
+    the save is refused because the passage changed."""
+    if not isinstance(saved, list):
+        raise SaveError("the saved choices are damaged")
+    by_key = {ch.ref: ch for ch in node.choices}
+    options = []
+    for i, o in enumerate(saved):
+        if not isinstance(o, dict):
+            raise SaveError("a saved choice is damaged")
+        key = o.get("key", o.get("ref"))
+        if not isinstance(key, str) or len(key) < 2:
+            raise SaveError("a saved choice is damaged")
+        text = str(o["text"])
+        ch = _find_choice(story, node, by_key, key, text)
+        options.append(Option(i, text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ch.ref))
+    return options
+
+
+def _find_choice(story: Story, node: Node, by_key: dict[str, Choice], key: str, text: str) -> Choice:
+    changed = SaveError(f"the passage '{node.id}' has changed since this was saved: "
+                        f"the choice '{text}' is no longer there as it was")
+    if key.startswith("c:"):
+        ch = by_key.get(key)
+        if ch is None:
+            raise changed
+        return ch
+    if key.startswith("e:"):
+        index = story.node_index.get(key[2:])
+        event = story.node_at(index).event if index is not None else None
+        if event is None:
+            raise changed
+        return event.choice
+    # Saved by place, before choices had keys: taken only if the label is still the same.
+    kind, place = key[0], key[1:]
+    if not place.isdigit() or kind not in "ce":
+        raise SaveError("a saved choice is damaged")
+    if kind == "c":
+        if int(place) >= len(node.choices):
+            raise changed
+        ch = node.choices[int(place)]
+    else:
+        if int(place) >= len(story.nodes) or story.node_at(int(place)).event is None:
+            raise changed
+        ch = story.node_at(int(place)).event.choice  # type: ignore[union-attr]
+    if ch.const_text is not None and ch.const_text != text:
+        raise changed
+    return ch

@@ -18,6 +18,7 @@ from .errors import Problem
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
+CHOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
 MAX_TEXT = 20_000
@@ -43,7 +44,7 @@ SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
-CHOICE_KEYS = {"text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
+CHOICE_KEYS = {"id", "text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
 RANDOM_KEYS = {"weight", "effects", "goto"}
 BRANCH_KEYS = {"if", "effects", "goto"}
 ENDING_KEYS = {"id", "title", "category", "character"}
@@ -578,6 +579,12 @@ class _Builder:
             fallbacks = [c for c in node["choices"] if c and c["fallback"]]
             if len(fallbacks) > 1:
                 src.error(line, col, f"node '{name}' has more than one fallback choice")
+            seen_ids: set[str] = set()
+            for c in node["choices"]:
+                if c and c.get("id") is not None:
+                    if c["id"] in seen_ids:
+                        src.error(c["line"], col, f"node '{name}' has two choices with the id '{c['id']}'")
+                    seen_ids.add(c["id"])
         elif "goto" in body and src.want(body, "goto", (str,), "'goto'"):
             node["nav"] = ("goto", self._target(src, body, "goto"))
         elif "random" in body and src.want(body, "random", (Seq,), "'random'"):
@@ -823,6 +830,12 @@ class _Builder:
         for key in ("once", "fallback"):
             if key in m and src.want(m, key, (bool,), f"'{key}'"):
                 choice[key] = m[key]
+        if "id" in m and src.want(m, "id", (str,), "a choice's 'id'"):
+            if CHOICE_ID.fullmatch(m["id"]) is None:
+                src.error(*src.at_value(m, "id")[:2],
+                          f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'")
+            else:
+                choice["id"] = m["id"]
         if "text" in m:
             if src.want(m, "text", (str, int, float), "choice text"):
                 choice["text"] = self._template(src, m, "text", " ".join(str(m["text"]).split()))

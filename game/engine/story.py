@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -469,6 +470,27 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
 MAX_CHOICES_PER_NODE = 1024
 
 
+def _choice_key(c: dict[str, Any], ir_nodes: list[Any]) -> str:
+    """A key for a choice that survives reordering and insertion: its `id`, else a digest of
+    its text and where it goes (so a changed label or target is a different choice)."""
+    if c.get("id"):
+        return f"c:{c['id']}"
+    target = c.get("goto", 0)
+    where = ir_nodes[target]["id"] if target >= 0 else {HUB: "<hub>", END_TURN: "<end-turn>"}.get(target, "?")
+    digest = hashlib.blake2b(repr((c["text"], where)).encode("utf-8", "surrogatepass"), digest_size=6)
+    return f"c:~{digest.hexdigest()}"
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """The keys, the second and later of equal ones numbered (two identical choices in a node)."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        n = seen[key] = seen.get(key, 0) + 1
+        out.append(key if n == 1 else f"{key}#{n}")
+    return out
+
+
 def choice_uid(node_index: int, choice_index: int) -> int:
     """A stable number for a node's choice (events use -1 - node index)."""
     return node_index * MAX_CHOICES_PER_NODE + choice_index
@@ -500,7 +522,7 @@ class _Compiler:
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
-        ch.ref = f"e{-1 - uid}" if uid < 0 else ""
+        ch.ref = f"e:{self.ir_nodes[-1 - uid]['id']}" if uid < 0 else ""
         return ch
 
     def node(self, index: int) -> Node:
@@ -519,8 +541,9 @@ class _Compiler:
         choices = [self.choice(c, choice_uid(index, i)) for i, c in enumerate(n["choices"]) if c]
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
-        for i, c in enumerate(node.choices):
-            c.ref = f"c{i}"  # saves find a choice by its place among the node's choices
+        keys = [_choice_key(c, self.ir_nodes) for c in n["choices"] if c and not c["fallback"]]
+        for c, key in zip(node.choices, _unique(keys), strict=True):
+            c.ref = key  # saves find a choice by this, not by its place: authors reorder choices
         nav = n["nav"]
         node.nav = nav[0]
         if nav[0] == "goto":
