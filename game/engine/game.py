@@ -88,6 +88,7 @@ class Game:
         self.transcript: list[tuple[str, str]] = []
         self.notices: list[Notice] = []
         self._undo: deque[tuple[Any, ...]] = deque(maxlen=UNDO_LIMIT if record else 0)
+        self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
         first = story.start
         if start is not None:
@@ -190,6 +191,7 @@ class Game:
             self._undo.append(snapshot)
             before = list(self.v)
             self.transcript.append(("choice", opt.text))
+            self._trail = snapshot[1]
         self.log.append(index)
         self.passage = []
         try:
@@ -199,6 +201,8 @@ class Game:
                 self._undo.pop()
                 self._restore(snapshot)
             raise
+        finally:
+            self._trail = None
         if snapshot is not None:
             self.notices = self._diff(before)
 
@@ -266,6 +270,8 @@ class Game:
                     target = forced
                     continue
             visits[target] += 1
+            if self._trail is not None:
+                self._trail.append(target)
             if node.effects is not None:
                 node.effects(self)
             if node.text is not None:
@@ -489,8 +495,10 @@ class Game:
 
     # -- undo snapshots ------------------------------------------------------------------
     def _snapshot(self) -> tuple[Any, ...]:
+        # Visit counts are many (one per node) and a choice changes few: the snapshot keeps the
+        # list of nodes the choice enters (filled in as it runs), and undo counts them back.
         return (
-            list(self.v), list(self.visits), self.turn, self.rng, self.node, self.hub,
+            list(self.v), [], self.turn, self.rng, self.node, self.hub,
             self.passage, self.options, set(self.once_used), dict(self.ev_count),
             dict(self.ev_last), dict(self.ev_forced), dict(self.char_endings), self.ending,
             len(self.history), len(self.log), len(self.transcript), len(self.outcomes),
@@ -498,7 +506,10 @@ class Game:
         )
 
     def _restore(self, s: tuple[Any, ...]) -> None:
-        (self.v, self.visits, self.turn, self.rng, self.node, self.hub, self.passage,
+        visits = self.visits
+        for node in s[1]:
+            visits[node] -= 1
+        (self.v, _entered, self.turn, self.rng, self.node, self.hub, self.passage,
          self.options, self.once_used, self.ev_count, self.ev_last, self.ev_forced,
          self.char_endings, self.ending, n_hist, n_log, n_tr, n_out, self.notices) = s
         del self.history[n_hist:]
@@ -565,6 +576,7 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     game.record = record
     game._char_ids = story.char_index
     game._undo = deque(maxlen=UNDO_LIMIT if record else 0)
+    game._trail = None
     game.notices = []
 
     def node_index(node_id: Any, what: str) -> int:
