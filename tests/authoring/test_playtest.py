@@ -9,7 +9,7 @@ import pytest
 
 from game.cli import main
 from game.engine import Game, load_story
-from game.engine.playtest import Runner, explore, parse_strategy, playtest, replay
+from game.engine.playtest import explore, parse_strategy, playtest, replay
 
 from .conftest import BASIC, FIRST_WEEK, story_dir
 
@@ -20,10 +20,11 @@ def _state(g):
 
 
 def _walk_both(story, seed, lazy, max_steps):
-    """Play the same game in a Game and a Runner, comparing the whole state after every choice."""
+    """Play the same game as a player sees it and as automated play runs it (no text kept,
+    choices weighed lazily or not), comparing the whole state after every choice."""
     rnd = random.Random(seed).random
     game = Game(story, seed, record=False)
-    runner = Runner(story, seed, lazy=lazy)
+    runner = Game(story, seed, record=False, text=False, lazy=lazy)
     for _ in range(max_steps):
         assert _state(game) == _state(runner)
         if game.ended:
@@ -43,7 +44,7 @@ def _walk_both(story, seed, lazy, max_steps):
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_runner_plays_exactly_like_the_engine(first_week, lazy):
+def test_automated_play_is_the_same_game(first_week, lazy):
     for seed in range(40):
         _walk_both(first_week, seed, lazy, 500)
     basic = load_story(BASIC, cache_dir=False)
@@ -52,12 +53,12 @@ def test_runner_plays_exactly_like_the_engine(first_week, lazy):
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_runner_plays_the_shipped_story_like_the_engine(shipped, lazy):
+def test_automated_play_of_the_shipped_story_is_the_same_game(shipped, lazy):
     for seed in range(2):
         _walk_both(shipped, seed, lazy, 400)
 
 
-def test_runner_matches_the_engine_on_random_text_hub_limits_and_fallbacks(tmp_path):
+def test_automated_play_is_the_same_game_with_random_text_hub_limits_and_fallbacks(tmp_path):
     root = story_dir(tmp_path, {
         "story.yaml": """
             id: r

@@ -119,3 +119,19 @@ def test_choice_ids_are_checked(tmp_path):
     assert any("two choices with the id 'a'" in p for p in found)
     found = problems(tmp_path, ROOMS.replace("{text: Go into the left room.", "{id: 'a b', text: Go into the left room."))
     assert any("must be letters, digits" in p for p in found)
+
+
+def test_a_hub_event_the_story_no_longer_has_is_left_out(tmp_path):
+    hub = """\
+        nodes:
+          start:
+            hub: true
+            choices: [{text: Stay., goto: start}]
+          visit:
+            event: {title: Visit Becky}
+            text: Becky's door.
+            choices: [{text: Back., goto: <hub>}]
+        """
+    _g, data = _saved(tmp_path, hub)
+    back = _reload(tmp_path, hub[: hub.index("          visit:")], data)
+    assert [o.text for o in back.choices] == ["Stay."]
