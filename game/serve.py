@@ -18,6 +18,7 @@ import html
 import io
 import ipaddress
 import json
+import os
 import re
 import secrets
 import shlex
@@ -139,7 +140,7 @@ PAGE = """<!DOCTYPE html>
       body.-first-byte .intro-dialog {{ display: none; }}
       body .textual-terminal {{ opacity: 0; transition: opacity 0.3s ease-out; }}
       body.-first-byte .textual-terminal {{ opacity: 1; }}
-      .closed-dialog {{ display: none; }}
+      .closed-dialog {{ display: none; background: rgba(12, 24, 31, 0.75); }}
       body.-closed .closed-dialog {{ display: flex; }}
       button {{
         padding: 16px 32px; margin: 16px auto 0; display: block; border: none; cursor: pointer;
@@ -153,7 +154,7 @@ PAGE = """<!DOCTYPE html>
     <div class="dialog-container closed-dialog">
       <div class="intro">
         <p>The game has closed. Everything up to your last choice is autosaved.</p>
-        <button type="button" onclick="window.location.reload()">Play again</button>
+        <button type="button" id="again" onclick="window.location.reload()">Play again</button>
       </div>
     </div>
     <div id="terminal" class="textual-terminal" data-font-size="{font_size}"></div>
@@ -164,18 +165,26 @@ PAGE = """<!DOCTYPE html>
 
       // Keys reach the game without a click first: the terminal takes the keyboard as soon as
       // the game has drawn (so the game hears of it), and again when the window comes back.
+      // When the game has closed, the keyboard goes to "Play again".
       (function () {{
+        var drawn = false;
         function focusTerminal() {{
           var input = document.querySelector(".xterm-helper-textarea");
-          if (input && document.activeElement !== input) {{ input.focus(); }}
+          if (input && document.activeElement !== input && !document.body.classList.contains("-closed")) {{
+            input.focus();
+          }}
         }}
-        var drawn = new MutationObserver(function () {{
-          if (document.body.classList.contains("-first-byte")) {{
-            drawn.disconnect();
+        var watch = new MutationObserver(function () {{
+          var classes = document.body.classList;
+          if (classes.contains("-closed")) {{
+            watch.disconnect();
+            document.getElementById("again").focus();
+          }} else if (classes.contains("-first-byte") && !drawn) {{
+            drawn = true;
             focusTerminal();
           }}
         }});
-        drawn.observe(document.body, {{ attributes: true, attributeFilter: ["class"] }});
+        watch.observe(document.body, {{ attributes: true, attributeFilter: ["class"] }});
         window.addEventListener("focus", focusTerminal);
       }})();
     </script>
@@ -362,8 +371,9 @@ async def _serve(server: GameServer, host: str, port: int) -> int:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ServeError(f"port {port} on {one_line(host)} is already in use; choose another with --port") from None
-            raise ServeError(f"can't listen on {one_line(host)} port {port}: "
-                             f"{one_line(exc.strerror or str(exc))}") from None
+            # asyncio's own wording repeats the address; the system's names only the reason.
+            reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+            raise ServeError(f"can't listen on {one_line(host)} port {port}: {one_line(reason)}") from None
         bound = runner.addresses[0][1] if runner.addresses else port
         sys.stdout.write(f"Serving Straight and Narrow at {display_url(one_line(host), bound)}\n"
                          f"Saves: {one_line(str(server.saves_dir))}"

@@ -230,6 +230,20 @@ def test_two_tabs_play_at_once_and_a_disconnect_loses_nothing(browser, serve):
     context.close()
 
 
+def test_quitting_the_game_offers_the_way_back_by_keyboard(browser, serve):
+    server = serve()
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    tab = Tab(context.new_page(), server.url)
+    tab.wait_for_text(TITLE)
+    tab.page.keyboard.press("q")
+    tab.page.wait_for_function("document.body.classList.contains('-closed')"
+                               " && document.activeElement.id === 'again'")
+    since = tab.mark()
+    tab.page.keyboard.press("Enter")  # "Play again": a new game process, back at the title
+    tab.wait_for_text(TITLE, since)
+    context.close()
+
+
 def test_per_session_saves_are_private_to_each_browser(browser, serve):
     server = serve("--per-session")
     sessions = server.saves / "web-sessions"

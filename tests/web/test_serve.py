@@ -63,6 +63,14 @@ def test_a_busy_port_is_one_line_and_status_1(capsys, tmp_path):
     assert err == [f"iom: port {port} on 127.0.0.1 is already in use; choose another with --port"]
 
 
+def test_an_address_this_machine_does_not_have_is_one_line(capsys, tmp_path):
+    # 192.0.2.1 is reserved for documentation (RFC 5737): never one of this machine's.
+    status, err = _serve(capsys, "--host", "192.0.2.1", "--per-session", "--port", "0",
+                         "--story", str(UI_STORY), "--saves", str(tmp_path / "s"))
+    assert status == 1
+    assert err == ["iom: can't listen on 192.0.2.1 port 0: Cannot assign requested address"]
+
+
 def test_a_saves_folder_that_cant_be_written_is_refused(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
@@ -110,6 +118,16 @@ def test_each_game_runs_this_python_on_the_chosen_story_and_saves(tmp_path):
     import shlex
 
     assert shlex.split(command) == [sys.executable, "-m", "game", "play", "--story", str(story), "--saves", str(saves)]
+
+
+def test_what_a_game_writes_to_stderr_reaches_the_terminal_safely():
+    import io
+
+    target = io.StringIO()
+    writer = web_serve._TerminalSafeWriter(target)
+    assert writer.write("story.yaml\x1b]0;owned\x07 broke\n") == len("story.yaml\x1b]0;owned\x07 broke\n")
+    writer.flush()
+    assert target.getvalue() == "story.yaml\\x1b]0;owned\\x07 broke\n"
 
 
 def test_display_url():
