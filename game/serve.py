@@ -85,9 +85,14 @@ def new_session_id() -> str:
 
 
 def game_command(story_dir: Path, saves_dir: Path) -> str:
-    """The shell command that runs one browser tab's game (textual-serve runs it through a shell)."""
-    args = [sys.executable, "-m", "game", "play", "--story", str(story_dir), "--saves", str(saves_dir)]
-    return shlex.join(args)
+    """The shell command that runs one browser tab's game (textual-serve runs it through a shell).
+
+    The game is this copy of the package, found by PYTHONPATH, never a `game` folder that
+    happens to be in the current directory (`-P`)."""
+    here = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    args = [sys.executable, "-P", "-m", "game", "play", "--story", str(story_dir), "--saves", str(saves_dir)]
+    return f"PYTHONPATH={shlex.quote(path)} exec {shlex.join(args)}"
 
 
 def display_url(host: str, port: int) -> str:

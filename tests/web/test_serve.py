@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import socket
+import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -112,12 +115,20 @@ def test_is_loopback(host, loopback):
     assert web_serve.is_loopback(host) is loopback
 
 
-def test_each_game_runs_this_python_on_the_chosen_story_and_saves(tmp_path):
+def test_each_game_runs_this_python_and_this_game_on_the_chosen_story_and_saves(tmp_path):
     story, saves = tmp_path / "my story", tmp_path / "it's saves"
     command = web_serve.game_command(story, saves)
-    import shlex
-
-    assert shlex.split(command) == [sys.executable, "-m", "game", "play", "--story", str(story), "--saves", str(saves)]
+    assert shlex.split(command)[-9:] == [sys.executable, "-P", "-m", "game", "play", "--story", str(story),
+                                         "--saves", str(saves)]
+    # A folder called `game` where the server was started is not the game.
+    decoy = tmp_path / "elsewhere"
+    (decoy / "game").mkdir(parents=True)
+    (decoy / "game" / "__init__.py").write_text("raise SystemExit('the wrong game')\n", encoding="utf-8")
+    (decoy / "game" / "__main__.py").write_text("raise SystemExit('the wrong game')\n", encoding="utf-8")
+    done = subprocess.run(f"{command} --help", shell=True, cwd=decoy, capture_output=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    assert b"usage: iom play" in done.stdout
 
 
 def test_what_a_game_writes_to_stderr_reaches_the_terminal_safely():
