@@ -59,7 +59,7 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
     play.add_argument("--strategy", action="append", metavar="NAME",
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
-                           "prefer:PATTERN, avoid:PATTERN, support, enforce")
+                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")

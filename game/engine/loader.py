@@ -7,6 +7,7 @@ tuples, strings, numbers), which is what makes the compiled-story cache safe and
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from .errors import Problem
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
+BUILT_IN_STRATEGIES = frozenset({"random", "first", "novel"})
 CHOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
@@ -31,7 +33,7 @@ _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
 
 STORY_KEYS = {
-    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns",
+    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
 }
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
@@ -298,6 +300,7 @@ class _Builder:
         if turns is not None:
             turns["end_of_turn"] = end_of_turn
         about = self._about(src, story)
+        playtest = self._playtest(src, story) if "playtest" in story else {}
         if any(p.severity == "error" for p in self.problems):
             return None
         ir = {
@@ -309,6 +312,7 @@ class _Builder:
             "characters": self.characters,
             "nodes": nodes,
             "turns": turns,
+            "playtest": playtest,
         }
         self._warnings(ir)
         return ir
@@ -330,6 +334,38 @@ class _Builder:
                     notes.append(item)
             about["content_notes"] = notes
         return about
+
+    def _playtest(self, src: _Source, story: Map) -> dict[str, Any]:
+        """`playtest: {strategies: {NAME: SPEC}}`: strategies the story names for `iom playtest`
+        (e.g. a support-first player as `prefer:support_actions`), so no story word is in code."""
+        out: dict[str, Any] = {"strategies": {}}
+        if not src.want(story, "playtest", (Map,), "'playtest'"):
+            return out
+        m = story["playtest"]
+        src.check_keys(m, {"strategies"}, "'playtest'")
+        if "strategies" not in m or not src.want(m, "strategies", (Map,), "'playtest.strategies'"):
+            return out
+        for name, spec in m["strategies"].items():
+            line, col = src.at_key(m["strategies"], name)
+            if not _ID.match(name) or name in BUILT_IN_STRATEGIES:
+                src.error(line, col, f"a playtest strategy needs a simple name of its own, not '{name}'")
+                continue
+            if not src.want(m["strategies"], name, (str,), f"strategy '{name}'"):
+                continue
+            kind, _, pattern = spec.partition(":")
+            patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+            vline, vcol, _ = src.at_value(m["strategies"], name)
+            if spec in BUILT_IN_STRATEGIES:
+                out["strategies"][name] = spec
+            elif kind not in ("prefer", "avoid") or not patterns:
+                src.error(vline, vcol, f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
+                                       f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}")
+            elif not any(fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
+                         for v in self.vars for p in patterns):
+                src.error(vline, vcol, f"strategy '{name}' ({spec}) matches no variable")
+            else:
+                out["strategies"][name] = spec
+        return out
 
     def _characters(self, src: _Source, story: Map) -> None:
         if "characters" not in story or not src.want(story, "characters", (Map,), "'characters'"):

@@ -46,15 +46,11 @@ def run_seed(seed: int, run: int) -> int:
 # Strategies: how a simulated player picks among the enabled choices.
 # ---------------------------------------------------------------------------------------
 
-PRESETS = {
-    "support": "prefer:support_actions",
-    "enforce": "prefer:enforce_actions",
-}
 STRATEGY_HELP = (
     "random (any enabled choice), first (always the first), novel (the choice taken least so far), "
     "prefer:PATTERN (choices whose effects raise variables matching PATTERN: a glob such as "
-    "'*.trust', several joined by commas), avoid:PATTERN, and the presets "
-    + ", ".join(f"{k} (= {v})" for k, v in PRESETS.items())
+    "'*.trust', several joined by commas), avoid:PATTERN, and the strategies the story names "
+    "in its playtest section"
 )
 EXPLORE = 0.1  # how often a preferring strategy picks at random instead, so it can't get stuck
 
@@ -150,7 +146,7 @@ def _choice_scores(story: Story, slots: set[int], sign: int) -> dict[int, float]
 def parse_strategy(spec: str, story: Story) -> Strategy:
     """A strategy from its name (see STRATEGY_HELP); ValueError says what is wrong."""
     name = spec.strip()
-    resolved = PRESETS.get(name, name)
+    resolved = story.playtest.get("strategies", {}).get(name, name)
     if resolved == "random":
         return Strategy()
     if resolved == "first":
@@ -164,7 +160,9 @@ def parse_strategy(spec: str, story: Story) -> Strategy:
             raise ValueError(f"strategy '{name}' needs a pattern, e.g. {kind}:*.trust")
         label = name if name == resolved else f"{name}"
         return PreferStrategy(label, story, patterns, 1 if kind == "prefer" else -1)
-    raise ValueError(f"unknown strategy '{name}'; the strategies are: {STRATEGY_HELP}")
+    named = story.playtest.get("strategies", {})
+    own = f"; this story's own: {', '.join(f'{k} (= {v})' for k, v in named.items())}" if named else ""
+    raise ValueError(f"unknown strategy '{name}'; the strategies are: {STRATEGY_HELP}{own}")
 
 
 # ---------------------------------------------------------------------------------------

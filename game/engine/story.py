@@ -176,6 +176,7 @@ class Story:
     initial_values: tuple[Any, ...] = ()
     _hub_events: dict[int, tuple[tuple[Event, ...], tuple[Event, ...]]] = field(default_factory=dict)
     char_index: dict[str, int] = field(default_factory=dict)
+    playtest: dict[str, Any] = field(default_factory=dict)  # the story's own strategies for iom playtest
     runtime: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what play works out once
 
     def node_at(self, index: int) -> Node:
@@ -702,4 +703,5 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         compiler=compiler,
         initial_values=tuple(v.initial for v in variables),
         char_index={c.id: c.index for c in characters},
+        playtest=dict(ir.get("playtest") or {}),
     )

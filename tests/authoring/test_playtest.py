@@ -141,6 +141,10 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
               support_actions: {type: int, max: 99}
               enforce_actions: {type: int, max: 99}
               kindness: {type: int, max: 99}
+            playtest:
+              strategies:
+                support: prefer:support_actions
+                enforce: prefer:enforce_actions
         """,
         "main.yaml": """
             nodes:
@@ -165,8 +169,29 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
     assert 0.2 * runs < share["random"]["helped"] < 0.5 * runs
     with pytest.raises(ValueError, match="matches no variable"):
         parse_strategy("prefer:nothing_like_this", story)
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ValueError, match="unknown strategy 'cautious'.*this story's own: support"):
         parse_strategy("cautious", story)
+
+
+def test_a_story_names_its_strategies_and_check_tests_them(tmp_path):
+    from ..engine.helpers import problems
+
+    head = """\
+        variables:
+          kindness: {type: int, max: 9}
+        playtest:
+          strategies:
+            kind: prefer:kind*
+            nobody: prefer:nobody
+            random: first
+            odd: sideways:kindness
+        """
+    scene = "nodes:\n  start:\n    choices: [{text: x, effects: [kindness += 1], goto: start}]\n"
+    found = problems(tmp_path, scene, head)
+    assert any("strategy 'nobody' (prefer:nobody) matches no variable" in p for p in found)
+    assert any("a playtest strategy needs a simple name of its own, not 'random'" in p for p in found)
+    assert any("strategy 'odd' must be prefer:PATTERN" in p for p in found)
+    assert not any("'kind'" in p for p in found)
 
 
 CRASHY = {
@@ -239,6 +264,8 @@ def test_cli_playtest_json_and_strategy_comparison(capsys):
     out = capsys.readouterr().out
     assert "Strategies compared" in out and "prefer:carrot" in out and "prefer:stick" in out
     assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "support"]) == 2
+    assert "unknown strategy 'support'" in capsys.readouterr().err
+    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "prefer:nothing_like_this"]) == 2
     assert "matches no variable" in capsys.readouterr().err
 
 
