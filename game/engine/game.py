@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
-from .plan import plan_for
+from .plan import UNKNOWN, plan_for
 from .story import HUB, MAX_CHOICES_PER_NODE, Choice, Ending, Node, Story, choice_uid
 
 MAX_AUTO_STEPS = 10_000
@@ -374,6 +374,8 @@ class Game:
         present = self._present
         draws = self._draws
         plan = self._plan
+        text_draws = plan.text  # per node: the draws its text makes, None, or not worked out yet
+        lazy = plan.lazy_nodes if self._lazy else None
         trace = self.trace
         trail = self._trail
         steps = 0
@@ -428,9 +430,12 @@ class Game:
                     if self.record:
                         self.transcript.extend(("text", p) for p in self.passage[before:])
             elif draws:
-                draw = plan.text_draws(target)
+                draw = text_draws[target]
                 if draw is not None:
-                    draw(self)
+                    if draw is UNKNOWN:
+                        draw = plan.text_draws(target)
+                    if draw is not None:
+                        draw(self)
             if node.ending is not None:
                 end = node.ending
                 if end.character is None:
@@ -467,7 +472,7 @@ class Game:
                     effects(self)
                 continue
             self.node = target
-            if self._lazy and plan.lazy(node):
+            if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
                 self.waiting = node
                 return
             if self._offer(node):

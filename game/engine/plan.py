@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 _RNG_CALLS = ("chance", "random")
 MAX_GUARD_RANGE = 128
-_UNKNOWN: Any = object()
+UNKNOWN: Any = object()  # not worked out yet
 
 
 def uses_randomness(tree: Any) -> bool:
@@ -85,16 +85,16 @@ class Plan:
     def __init__(self, story: Story) -> None:
         self.story = story
         n = len(story.node_ids)
-        self._text: list[Any] = [_UNKNOWN] * n
-        self._lazy: list[bool | None] = [None] * n
+        self.text: list[Any] = [UNKNOWN] * n
+        self.lazy_nodes: list[bool | None] = [None] * n
         self._hubs: dict[int, HubPlan] = {}
         self._candidates: dict[int, Sieve] = {}
 
     def text_draws(self, index: int) -> Callable[[Any], None] | None:
         """A function making exactly the random draws that rendering a node's text makes."""
-        draws = self._text[index]
-        if draws is _UNKNOWN:
-            draws = self._text[index] = _random_draws(self.story.ir_node(index)["text"], index)
+        draws = self.text[index]
+        if draws is UNKNOWN:
+            draws = self.text[index] = _random_draws(self.story.ir_node(index)["text"], index)
         return draws  # type: ignore[no-any-return]
 
     def hub(self, node: Node) -> HubPlan:
@@ -109,9 +109,9 @@ class Plan:
         """Whether a node's choices can be weighed one at a time (see Game.take_any): nothing
         about offering them draws random numbers, the hub (if it is one) has no limit, and
         there is no fallback."""
-        known = self._lazy[node.index]
+        known = self.lazy_nodes[node.index]
         if known is None:
-            known = self._lazy[node.index] = self._weighs_lazily(node)
+            known = self.lazy_nodes[node.index] = self._weighs_lazily(node)
         return known
 
     def _weighs_lazily(self, node: Node) -> bool:
