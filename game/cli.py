@@ -99,6 +99,9 @@ def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
                    help="start a test game at NODE (saves go to a temporary folder unless --saves is given)")
     p.add_argument("--set", metavar="NAME=VALUE", dest=dest("settings"), action="append",
                    help="start a test game with a variable set, e.g. --set becky.trust=6 (repeatable)")
+    p.add_argument("--watch", action="store_true", dest=dest("watch"),
+                   help="with --plain: reload the story between prompts when its files change, "
+                        "keeping your place (the full-screen game always does)")
 
 
 def _err(message: str) -> None:
@@ -196,7 +199,8 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
                            resume=resume)
     from .plain import run_plain
 
-    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout)  # type: ignore[arg-type]
+    watch = story_dir if get.get("watch") else None
+    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout, watch=watch)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
                          host=args.host, port=args.port, per_session=args.per_session)
-        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings")
+        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings", "watch")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
             get = {k: getattr(args, k) if getattr(args, k) not in (None, False) else getattr(args, f"top_{k}") for k in keys}
