@@ -18,6 +18,7 @@ from typing import IO, Any
 from ..engine.errors import Problem
 from ..engine.expr import did_you_mean
 from ..engine.story import Story
+from ..engine.textsafe import one_line
 from ..paths import shipped_story_dir
 
 
@@ -184,6 +185,23 @@ def parse_settings(story: Story, settings: Sequence[str]) -> dict[str, Any]:
                 raise UsageError(f"--set: {name} takes one of {', '.join(var.values)}, not '{value}'{hint}")
         values[name] = value
     return values
+
+
+def events_matching(story: Story, patterns: Sequence[str]) -> list[str]:
+    """The ids of the events each pattern names (a node id, or a pattern such as
+    '*.opening'); UsageError for a pattern that names no event."""
+    from fnmatch import fnmatchcase
+
+    events = [story.node_ids[ev.node] for ev in story.events]
+    found: list[str] = []
+    for pattern in patterns:
+        hits = [n for n in events if fnmatchcase(n, pattern)]
+        if not hits:
+            guess = did_you_mean(pattern, events)
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            raise UsageError(f"--skip: no event matches '{one_line(pattern)}'{hint}")
+        found.extend(n for n in hits if n not in found)
+    return found
 
 
 def check_node(story: Story, node: str | None, option: str = "--from") -> str | None:
