@@ -267,7 +267,7 @@ class _Builder:
                     ssrc.error(*ssrc.at_value(doc, "character")[:2],
                                f"unknown character '{doc['character']}'{hint}")
             if "variables" in doc and ssrc.want(doc, "variables", (Map,), "'variables'"):
-                self._declare_vars(ssrc, doc["variables"], None)
+                self._declare_vars(ssrc, doc["variables"], None, case=char)
             if scene is not None:
                 scenes.append((ssrc, doc, scene, char))
         self._index_nodes(scenes)
@@ -393,7 +393,9 @@ class _Builder:
             self.characters.append(entry)
             self.constants[f"{cid}.name"] = entry["name"]
 
-    def _declare_vars(self, src: _Source, decls: Map, per: str | None) -> None:
+    def _declare_vars(self, src: _Source, decls: Map, per: str | None, case: int | None = None) -> None:
+        """Declare variables; `per` makes one for each character, `case` is the character
+        whose case they belong to (a scene file's `character`)."""
         for name, body in decls.items():
             line, col = src.at_key(decls, name)
             if not _ID.match(name):
@@ -417,7 +419,8 @@ class _Builder:
                     src.error(line, col, f"variable '{full}' is already declared ({first[0]}:{first[1]})")
                     continue
                 slot = len(self.vars)
-                entry = dict(decl, name=full, base=name, character=char)
+                entry = dict(decl, name=full, base=name, character=char,
+                             case=char if char is not None else case)
                 if char is not None:
                     entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
