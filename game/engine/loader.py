@@ -42,7 +42,7 @@ VAR_KEYS = {
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
-SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"}
+SCENE_KEYS = {"scene", "character", "characters", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
@@ -219,6 +219,7 @@ class _Builder:
         self.node_src: list[tuple[str, int, int]] = []
         self.ending_ids: dict[str, tuple[str, int, int]] = {}
         self.char_initial: dict[str, tuple[_Source, Map]] = {}
+        self.char_src: list[tuple[str, int]] = []
 
     # -- entry point ---------------------------------------------------------------------
     def build(self) -> dict[str, Any] | None:
@@ -249,6 +250,11 @@ class _Builder:
             if key in story:
                 src.want(story, key, (str,), f"'{key}'")
         self._characters(src, story)
+        for ssrc, doc in docs:
+            # A case folder can bring its own people: they join before any variable is
+            # declared, so character_variables give them a set each like everyone else.
+            if "characters" in doc:
+                self._characters(ssrc, doc)
         if "variables" in story and src.want(story, "variables", (Map,), "'variables'"):
             self._declare_vars(src, story["variables"], None)
         if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
@@ -376,6 +382,10 @@ class _Builder:
             if not _ID.match(cid):
                 src.error(line, col, f"character id '{cid}' must be a simple name (letters, digits, _)")
                 continue
+            if cid in self.char_index:
+                first = self.char_src[self.char_index[cid]]
+                src.error(line, col, f"character '{cid}' is already declared ({first[0]}:{first[1]})")
+                continue
             entry = {"id": cid, "name": cid.capitalize(), "description": ""}
             if isinstance(body, str):
                 entry["name"] = body
@@ -390,6 +400,7 @@ class _Builder:
                 src.error(line, col, f"character '{cid}' must be a mapping, not {_type_name(body)}")
                 continue
             self.char_index[cid] = len(self.characters)
+            self.char_src.append((src.rel, line))
             self.characters.append(entry)
             self.constants[f"{cid}.name"] = entry["name"]
 
