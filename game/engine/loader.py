@@ -815,6 +815,11 @@ class _Builder:
     def _text_item(self, src: _Source, item: Map) -> list[Any]:
         key = next(iter(item), "")
         if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
+            if src.at_key(item, key) != (item.line, item.col):  # the key isn't first: it's in braces
+                src.error(item.line, item.col,
+                          f"this text reads as a mapping because it starts with '{{'; put the whole "
+                          f"text in quotes, like \"{{{key}}} ...\"")
+                return []
             src.error(*src.at_key(item, key),
                       f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
             return []

@@ -174,10 +174,20 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
             plain = ("a colon followed by a space inside a value starts a new key in YAML; put "
                      "the whole value in quotes, like text: \"Note: this\"")
     elif problem == "did not find expected key" or problem.startswith("did not find expected '-'"):
-        if before.strip():
+        opener = re.match(r"\s*(?:-\s+)*(?:[^\s:#'\"{\[-][^:]*:\s+)?([{\[])", line_text)
+        if before.strip() and opener is not None:
+            brace = opener.group(1)
+            value = line_text[opener.start(1) :].split(" #")[0].strip()
+            if len(value) > 40:
+                value = value[:37] + "..."
+            quoted = f"'{value}'" if '"' in value else f'"{value}"'
+            plain = (f"a value that starts with '{brace}' is read as a "
+                     f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
+                     f"put the whole text in quotes: {quoted}")
+        elif before.strip():
             plain = ("the value ends before this point, but the line goes on; if the text "
-                     "starts with a quote or a bracket, put the whole text in quotes (inside "
-                     "single quotes, write a single quote twice: 'it''s')")
+                     "starts with a quote, put the whole text in quotes (inside single quotes, "
+                     "write a single quote twice: 'it''s')")
         elif problem.startswith("did not find expected '-'"):
             plain = (f"this line isn't lined up with the list items above it (the list starts "
                      f"at {opened}); indent it to match them, or indent it under one of them")
@@ -214,6 +224,8 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
         plain = ("this line has no ':' after its key; write 'key: value', or, if the line goes "
                  "on with the text above it, indent it further than that text's key or put the "
                  "text in quotes")
+    elif problem == "mapping keys are not allowed in this context":
+        plain = "a value can't start with '? ' in YAML; put the whole value in quotes"
     elif problem == "block sequence entries are not allowed in this context":
         plain = ("a list item ('- ') can't start on the same line as its key; start the list on "
                  "the next line, indented under the key")

@@ -49,6 +49,9 @@ def test_a_good_story_has_no_problems(tmp_path):
         (b"a: *nothing\n", 1, 4, "unknown alias"),
         (b"a: 1\x00\n", 1, 1, "NUL character"),
         (b"? [a, b]\n: c\n", 1, 3, "mapping key must be a plain name"),
+        (b"a: b\nc: ? d\n", 2, 4, "can't start with '? '"),
+        (b"a: 'it's'\n", 1, 8, "write a single quote twice"),
+        (b"a:\n  - {x} y\n", 2, 9, "put the whole text in quotes: \"{x} y\""),
     ],
 )
 def test_yaml_problems(data, line, col, message):
