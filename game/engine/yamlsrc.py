@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .textsafe import one_line
+
 # PyYAML is imported when a file is actually parsed: a story loaded from the compiled cache
 # never needs it, which keeps the game's start-up short.
 
@@ -162,7 +164,8 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
     at = (mark.line + 1, mark.column + 1)
     ctx = exc.context_mark
     opened = f"line {ctx.line + 1}, column {ctx.column + 1}" if ctx is not None else "above"
-    line_text = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+    lines = text.splitlines()
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
     before = line_text[: mark.column]
     problem = exc.problem or ""
     plain = None
@@ -180,6 +183,7 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
             value = line_text[opener.start(1) :].split(" #")[0].strip()
             if len(value) > 40:
                 value = value[:37] + "..."
+            value = one_line(value)
             quoted = f"'{value}'" if '"' in value else f'"{value}"'
             plain = (f"a value that starts with '{brace}' is read as a "
                      f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
@@ -213,7 +217,7 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
         plain = ("the quote that opens here is never closed; add the closing quote, or, if the "
                  "text itself contains that quote mark, use the other kind of quotes around it")
     elif problem == "found character that cannot start any token":
-        ch = text[mark.index : mark.index + 1]
+        ch = one_line(text[mark.index : mark.index + 1])
         plain = f"a value can't start with '{ch}' in YAML; put the whole value in quotes"
     elif problem == "did not find expected alphabetic or numeric character" and ctx is not None:
         ch = text[ctx.index : ctx.index + 1]
