@@ -18,7 +18,6 @@ from typing import IO, Any
 from ..engine.errors import Problem
 from ..engine.expr import did_you_mean
 from ..engine.story import Story
-from ..engine.textsafe import one_line
 from ..paths import shipped_story_dir
 
 
@@ -191,6 +190,8 @@ def events_matching(story: Story, patterns: Sequence[str]) -> list[str]:
     """The ids of the events each pattern names (a node id, or a pattern such as
     '*.opening'); UsageError for a pattern that names no event."""
     from fnmatch import fnmatchcase
+
+    from ..engine.textsafe import one_line
 
     events = [story.node_ids[ev.node] for ev in story.events]
     found: list[str] = []
