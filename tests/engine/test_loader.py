@@ -61,6 +61,25 @@ def test_yaml_problems(data, line, col, message):
     assert (err.value.line, err.value.column) == (line, col)
 
 
+_SCENE_TEXT = (
+    "nodes:\n  start:\n    text: Hello there.\n    choices:\n      - text: Go\n"
+    "        if: trust > 1\n        goto: end\n  end:\n    text: Bye.\n"
+    "    ending: {id: done, title: Done}\n"
+)
+
+
+@given(st.integers(0, len(_SCENE_TEXT)), st.sampled_from(list(": '\"[]{}\t-*&@`|>#%,")))
+@settings(max_examples=200, deadline=None)
+def test_a_broken_line_is_reported_inside_the_file(at, ch):
+    text = _SCENE_TEXT[:at] + ch + _SCENE_TEXT[at:]
+    try:
+        yamlsrc.read(text.encode())
+    except yamlsrc.YamlProblem as exc:
+        assert 1 <= exc.line <= text.count("\n") + 1
+        assert 1 <= exc.column
+        assert "\n" not in exc.message and exc.message
+
+
 def test_alias_bomb_is_refused_quickly():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 12):
@@ -267,22 +286,3 @@ def test_check_never_crashes_on_junk(tmp_path, bits, noise):
     (root / "main.yaml").write_bytes("\n".join(bits).encode() + noise)
     _story, found = check(root, cache_dir=False)
     assert all(p.file and p.line >= 1 and p.column >= 1 for p in found)
-
-
-_SCENE_TEXT = (
-    "nodes:\n  start:\n    text: Hello there.\n    choices:\n      - text: Go\n"
-    "        if: trust > 1\n        goto: end\n  end:\n    text: Bye.\n"
-    "    ending: {id: done, title: Done}\n"
-)
-
-
-@given(st.integers(0, len(_SCENE_TEXT)), st.sampled_from(list(": '\"[]{}\t-*&@`|>#%,")))
-@settings(max_examples=200, deadline=None)
-def test_a_broken_line_is_reported_inside_the_file(at, ch):
-    text = _SCENE_TEXT[:at] + ch + _SCENE_TEXT[at:]
-    try:
-        yamlsrc.read(text.encode())
-    except yamlsrc.YamlProblem as exc:
-        assert 1 <= exc.line <= text.count("\n") + 1
-        assert 1 <= exc.column
-        assert "\n" not in exc.message and exc.message
