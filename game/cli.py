@@ -99,6 +99,13 @@ def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
                    help="start a test game at NODE (saves go to a temporary folder unless --saves is given)")
     p.add_argument("--set", metavar="NAME=VALUE", dest=dest("settings"), action="append",
                    help="start a test game with a variable set, e.g. --set becky.trust=6 (repeatable)")
+    p.add_argument("--skip", metavar="EVENT", dest=dest("skip"), action="append",
+                   help="start a test game with this event (a node id, or a pattern such as "
+                        "'becky.*') counted as already happened, so a once-only event such as "
+                        "another case's opening doesn't fire (repeatable)")
+    p.add_argument("--watch", action="store_true", dest=dest("watch"),
+                   help="with --plain: reload the story between prompts when its files change, "
+                        "keeping your place (the full-screen game always does)")
 
 
 def _err(message: str) -> None:
@@ -157,16 +164,17 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         _err(f"the story in {story_dir} has errors; fix them and try again")
         return 1
     seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
-    start, values = None, {}
-    if get.get("from_node") or get.get("settings"):
-        from .authoring.commands import UsageError, check_node, parse_settings
+    start, values, seen = None, {}, []
+    if get.get("from_node") or get.get("settings") or get.get("skip"):
+        from .authoring.commands import UsageError, check_node, events_matching, parse_settings
 
         if get["load"]:
-            _err("--from and --set start a new test game; they can't be used with --load")
+            _err("--from, --set and --skip start a new test game; they can't be used with --load")
             return 2
         try:
             start = check_node(story, get.get("from_node"))  # type: ignore[arg-type]
             values = parse_settings(story, get.get("settings") or [])  # type: ignore[arg-type]
+            seen = events_matching(story, get.get("skip") or [])  # type: ignore[arg-type]
         except UsageError as exc:
             _err(str(exc))
             return 2
@@ -180,7 +188,7 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         if get["load"]:
             game = load_save(saves_dir, str(get["load"]), story)  # type: ignore[arg-type]
         else:
-            game = Game(story, seed=int(seed), start=start, values=values)  # type: ignore[call-overload]
+            game = Game(story, seed=int(seed), start=start, values=values, seen=seen)  # type: ignore[call-overload]
     except SaveError as exc:
         _err(f"can't load '{get['load']}': {exc} (the file is left as it is)")
         return 1
@@ -191,12 +199,13 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         run_app = _textual_app()
         if run_app is not None:
             # A loaded game, or a test game started --from a node, opens straight into play.
-            resume = bool(get["load"]) or start is not None or bool(values)
+            resume = bool(get["load"]) or start is not None or bool(values) or bool(seen)
             return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
                            resume=resume)
     from .plain import run_plain
 
-    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout)  # type: ignore[arg-type]
+    watch = story_dir if get.get("watch") else None
+    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout, watch=watch)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
                          host=args.host, port=args.port, per_session=args.per_session)
-        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings")
+        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings", "watch", "skip")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
             get = {k: getattr(args, k) if getattr(args, k) not in (None, False) else getattr(args, f"top_{k}") for k in keys}

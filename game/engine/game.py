@@ -8,7 +8,7 @@ game's own seeded generator, so a seed plus the choice log replays a game exactl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,10 +82,12 @@ class Game:
     """
 
     def __init__(self, story: Story, seed: int = 0, *, record: bool = True, start: str | None = None,
-                 values: Mapping[str, Any] | None = None, text: bool = True, text_draws: bool = True,
-                 lazy: bool = False, trace: bool = False, chance: Chance | None = None) -> None:
+                 values: Mapping[str, Any] | None = None, seen: Iterable[str] = (), text: bool = True,
+                 text_draws: bool = True, lazy: bool = False, trace: bool = False,
+                 chance: Chance | None = None) -> None:
         """Begin a game at the story's start, or (to test a branch) at node `start` with
-        variables preset from `values`; ValueError names an unknown node or variable."""
+        variables preset from `values` and the events in `seen` counted as already happened
+        once; ValueError names an unknown node, variable or event."""
         self._configure(story, seed, record=record, text=text, text_draws=text_draws, lazy=lazy,
                         trace=trace, chance=chance)
         self.v: list[Any] = list(story.initial_values)
@@ -121,6 +123,12 @@ class Game:
             if name not in story.var_index:
                 raise ValueError(f"there is no variable '{name}'")
             self.set_var(name, value)
+        for node_id in seen:
+            index = story.node_index.get(node_id)
+            if index is None or story.node_at(index).event is None:
+                raise ValueError(f"there is no event '{node_id}'")
+            self.ev_count[index] = 1
+            self.ev_last[index] = self.turn
         self._record_turn()
         self._run(first)
 

@@ -42,7 +42,7 @@ VAR_KEYS = {
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
-SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"}
+SCENE_KEYS = {"scene", "character", "characters", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
@@ -219,6 +219,7 @@ class _Builder:
         self.node_src: list[tuple[str, int, int]] = []
         self.ending_ids: dict[str, tuple[str, int, int]] = {}
         self.char_initial: dict[str, tuple[_Source, Map]] = {}
+        self.char_src: list[tuple[str, int]] = []
 
     # -- entry point ---------------------------------------------------------------------
     def build(self) -> dict[str, Any] | None:
@@ -249,6 +250,11 @@ class _Builder:
             if key in story:
                 src.want(story, key, (str,), f"'{key}'")
         self._characters(src, story)
+        for ssrc, doc in docs:
+            # A case folder can bring its own people: they join before any variable is
+            # declared, so character_variables give them a set each like everyone else.
+            if "characters" in doc:
+                self._characters(ssrc, doc)
         if "variables" in story and src.want(story, "variables", (Map,), "'variables'"):
             self._declare_vars(src, story["variables"], None)
         if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
@@ -267,7 +273,7 @@ class _Builder:
                     ssrc.error(*ssrc.at_value(doc, "character")[:2],
                                f"unknown character '{doc['character']}'{hint}")
             if "variables" in doc and ssrc.want(doc, "variables", (Map,), "'variables'"):
-                self._declare_vars(ssrc, doc["variables"], None)
+                self._declare_vars(ssrc, doc["variables"], None, case=char)
             if scene is not None:
                 scenes.append((ssrc, doc, scene, char))
         self._index_nodes(scenes)
@@ -376,6 +382,10 @@ class _Builder:
             if not _ID.match(cid):
                 src.error(line, col, f"character id '{cid}' must be a simple name (letters, digits, _)")
                 continue
+            if cid in self.char_index:
+                first = self.char_src[self.char_index[cid]]
+                src.error(line, col, f"character '{cid}' is already declared ({first[0]}:{first[1]})")
+                continue
             entry = {"id": cid, "name": cid.capitalize(), "description": ""}
             if isinstance(body, str):
                 entry["name"] = body
@@ -390,10 +400,13 @@ class _Builder:
                 src.error(line, col, f"character '{cid}' must be a mapping, not {_type_name(body)}")
                 continue
             self.char_index[cid] = len(self.characters)
+            self.char_src.append((src.rel, line))
             self.characters.append(entry)
             self.constants[f"{cid}.name"] = entry["name"]
 
-    def _declare_vars(self, src: _Source, decls: Map, per: str | None) -> None:
+    def _declare_vars(self, src: _Source, decls: Map, per: str | None, case: int | None = None) -> None:
+        """Declare variables; `per` makes one for each character, `case` is the character
+        whose case they belong to (a scene file's `character`)."""
         for name, body in decls.items():
             line, col = src.at_key(decls, name)
             if not _ID.match(name):
@@ -417,7 +430,8 @@ class _Builder:
                     src.error(line, col, f"variable '{full}' is already declared ({first[0]}:{first[1]})")
                     continue
                 slot = len(self.vars)
-                entry = dict(decl, name=full, base=name, character=char)
+                entry = dict(decl, name=full, base=name, character=char,
+                             case=char if char is not None else case)
                 if char is not None:
                     entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
@@ -801,6 +815,11 @@ class _Builder:
     def _text_item(self, src: _Source, item: Map) -> list[Any]:
         key = next(iter(item), "")
         if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
+            if src.at_key(item, key) != (item.line, item.col):  # the key isn't first: it's in braces
+                src.error(item.line, item.col,
+                          f"this text reads as a mapping because it starts with '{{'; put the whole "
+                          f"text in quotes, like \"{{{key}}} ...\"")
+                return []
             src.error(*src.at_key(item, key),
                       f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
             return []

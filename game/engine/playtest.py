@@ -375,8 +375,8 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
     lazy = type(strategy) is Strategy
     pick = strategy.pick
     case_endings = report.case_endings = {c.id: Counter() for c in story.characters}
-    shown = [(var.character, var.base, var.slot) for var in story.variables
-             if var.character is not None and (var.track or var.display != "hidden")]
+    shown = [(var.case, var.base, var.slot) for var in story.variables
+             if var.case is not None and (var.track or var.display != "hidden")]
     report.case_values = {c.id: {} for c in story.characters}
     values_of = [(report.case_values[c].setdefault(b, Counter()), slot) for c, b, slot in shown]
     choice_counts = report.choice_counts
@@ -798,10 +798,13 @@ class ExploreReport:
     path: list[Step] | None = None
     probed: int = 0
     path_shortest: bool = False
+    # With a test start: the nodes the story's graph can't lead to from it (such as the opening
+    # it skips), which are neither reached nor unreachable in the story itself.
+    outside: set[int] = field(default_factory=set)
 
     @property
     def unreachable_nodes(self) -> list[str]:
-        return [self.node_ids[i] for i, ok in enumerate(self.reached) if not ok]
+        return [self.node_ids[i] for i, ok in enumerate(self.reached) if not ok and i not in self.outside]
 
     @property
     def unreachable_endings(self) -> list[str]:
@@ -840,6 +843,7 @@ class ExploreReport:
             "nodes_reachable": sum(self.reached),
             "nodes_total": len(self.node_ids),
             "unreachable_nodes": self.unreachable_nodes,
+            "nodes_outside_start": sorted(self.node_ids[i] for i in self.outside),
             "endings_reachable": sorted(self.endings_reached),
             "unreachable_endings": self.unreachable_endings,
             "probed_choices": self.probed,

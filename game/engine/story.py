@@ -38,6 +38,9 @@ class Variable:
     description: str
     unit: str
     character: str | None
+    # The case the variable belongs to: its character, or the `character` of the scene file
+    # that declared it.
+    case: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,6 +658,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             group=v["group"], display=v["display"], track=v["track"],
             description=v["description"], unit=v["unit"],
             character=None if v["character"] is None else characters[v["character"]].id,
+            case=None if v["case"] is None else characters[v["case"]].id,
         )
         for i, v in enumerate(ir["vars"])
     )
