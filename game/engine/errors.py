@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .textsafe import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -16,7 +18,8 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        # One line whatever the file's name or the message holds: a name can't forge a line.
+        return f"{one_line(self.file)}:{self.line}:{self.column}: {self.severity}: {one_line(self.message)}"
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -223,10 +223,15 @@ class _Builder:
         story_doc: tuple[_Source, Any] | None = None
         for rel, data in self.files:
             src = _Source(rel, self.problems)
+            notes: list[YamlProblem] = []
             try:
-                doc = yamlsrc.read(data)
+                doc = yamlsrc.read(data, notes)
             except YamlProblem as exc:
                 src.error(exc.line, exc.column, exc.message)
+                doc = None
+            for note in notes:
+                (src.error if note.severity == "error" else src.warn)(note.line, note.column, note.message)
+            if doc is None:
                 continue
             if not isinstance(doc, Map):
                 src.error(getattr(doc, "line", 1), getattr(doc, "col", 1),
