@@ -11,11 +11,15 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["FileRefused", "kind_of", "check_regular", "read_bounded"]
+__all__ = ["FileRefused", "FileMissing", "kind_of", "check_regular", "read_bounded"]
 
 
 class FileRefused(Exception):
     """A file that is not read: not an ordinary file, too large, or unreadable (says why)."""
+
+
+class FileMissing(FileRefused):
+    """There is no such file."""
 
 
 def kind_of(mode: int) -> str:
@@ -36,7 +40,7 @@ def check_regular(path: Path | str, limit: int) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileRefused("no such file") from None
+        raise FileMissing("no such file") from None
     except OSError as exc:
         raise FileRefused(f"can't read the file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
