@@ -18,6 +18,7 @@ from typing import IO, Any
 from ..engine.errors import Problem
 from ..engine.expr import did_you_mean
 from ..engine.story import Story
+from ..engine.textsafe import one_line, terminal_safe
 from ..paths import shipped_story_dir
 
 
@@ -26,7 +27,12 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"iom: {message}\n")
+    sys.stderr.write(f"iom: {one_line(message)}\n")
+
+
+def _out(text: str) -> None:
+    """Human output: story text, names and paths shown, never sent to the terminal as commands."""
+    sys.stdout.write(terminal_safe(text))
 
 
 def _plural(n: int, word: str) -> str:
@@ -82,7 +88,7 @@ def cmd_check(path: Path | None, as_json: bool, strict: bool) -> int:
         for p in problems:
             print(p)
         summary = f"{_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
-        print(f"{root}: {summary}" if problems else f"{root}: no problems found")
+        print(f"{one_line(str(root))}: {summary}" if problems else f"{one_line(str(root))}: no problems found")
     return 1 if errors or (strict and warnings) else 0
 
 
@@ -101,13 +107,13 @@ def cmd_graph(path: Path | None, fmt: str, scene: str | None, output: Path | Non
         raise UsageError(str(exc)) from None
     text = to_dot(story_map) if fmt == "dot" else to_mermaid(story_map)
     if output is None:
-        sys.stdout.write(text)
+        _out(text)
     else:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"can't write {output}: {exc.strerror}") from None
-        sys.stderr.write(f"wrote {output} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
+        sys.stderr.write(f"wrote {one_line(str(output))} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
     return 0
 
 
@@ -124,7 +130,7 @@ def cmd_stats(path: Path | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(stats.to_dict(), indent=2))
     else:
-        sys.stdout.write(format_stats(stats))
+        _out(format_stats(stats))
     return 0
 
 
@@ -142,7 +148,7 @@ def cmd_schema(output: Path | None) -> int:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"can't write {output}: {exc.strerror}") from None
-    sys.stderr.write(f"wrote {output}\n")
+    sys.stderr.write(f"wrote {one_line(str(output))}\n")
     return 0
 
 
@@ -207,7 +213,7 @@ class ProgressBar:
     def __init__(self, label: str, stream: IO[str] | None = None, force: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.enabled = force or self.stream.isatty()
-        self.label = label
+        self.label = one_line(label)
         self.began = time.perf_counter()
         self.last = 0.0
 
@@ -265,7 +271,7 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:
-            sys.stdout.write(format_explore(report, root))
+            _out(format_explore(report, root))
         return 1 if report.crash_count else 0
     if path_to is not None:
         raise UsageError("--path-to needs --exhaustive")
@@ -291,9 +297,9 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
             print(json.dumps(_combined(reports), indent=2))
     else:
         for r in reports:
-            sys.stdout.write(format_playtest(r, story, root, start, values))
+            _out(format_playtest(r, story, root, start, values))
         if len(reports) > 1:
-            sys.stdout.write(format_comparison(reports, story))
+            _out(format_comparison(reports, story))
     return 1 if any(r.crash_count for r in reports) else 0
 
 
