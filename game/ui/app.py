@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from ..engine import Game, Problem, Story, check
+from ..engine.textsafe import terminal_safe
 from .session import Session
 from .watch import fingerprint
 
@@ -120,8 +121,9 @@ class StraightApp(App[int]):
 
     # -- messages to the player -----------------------------------------------------------
     def say(self, text: str, severity: str = "information", timeout: float | None = None) -> None:
-        """Notify without ever reading the text as markup (it may hold story text or paths)."""
-        self.notify(text, severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
+        """Notify without ever reading the text as markup (it may hold story text or paths), and
+        with every control character shown, not sent: every toast of the app passes here."""
+        self.notify(terminal_safe(text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
 
     def _post_notice(self, text: str, severity: str) -> None:
         # post_message is safe from any thread; notify is not.
