@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -70,7 +71,7 @@ def _load_or_report(path: Path | None) -> tuple[Path, Story | None]:
         for p in problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
-        _err(f"the story in {root} has errors; `iom check {root}` lists them all")
+        _err(f"the story in {root} has errors; `iom check {shlex.quote(str(root))}` lists them all")
     return root, story
 
 
@@ -332,7 +333,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
     from_note = f", from {start}" if start else ""
     set_note = "".join(f" --set {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items())
     lines = [
-        f"Playtest of {story.title} ({root}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
+        f"Playtest of {story.title} ({one_line(str(root))}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
         f"  {r.steps:,} choices in {r.seconds:.2f} s ({r.steps_per_second:,.0f} a second"
         + (f", {r.jobs} processes" if r.jobs > 1 else "") + f"), {r.nodes_entered:,} nodes entered",
         f"  nodes visited:  {r.nodes_visited:,} of {len(r.node_ids):,} ({_pct(r.nodes_visited, len(r.node_ids)).strip()})",
@@ -376,7 +377,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
                          f"{crash.error}")
             keys = " ".join(map(str, crash.keys))
             from_args = (f" --from {start}" if start else "") + set_note
-            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {root}"
+            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"
                          f" --seed {crash.seed}{from_args} --saves /tmp/iom-replay")
             if not crash.reproduced:
                 lines.append("      (a plain Game did not reproduce this: please report it as an engine bug)")
@@ -424,7 +425,7 @@ def format_explore(report: Any, root: Path) -> str:
     if report.played:
         extra.append(f"{report.played:,} playthroughs from the start")
     lines = [
-        f"Exhaustive search of {root}: {report.states:,} states, {report.transitions:,} choices tried, "
+        f"Exhaustive search of {one_line(str(root))}: {report.states:,} states, {report.transitions:,} choices tried, "
         f"{report.seconds:.1f} s",
         verdict,
         f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids):,}"

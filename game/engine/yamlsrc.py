@@ -137,7 +137,7 @@ def _escaped_characters(text: str, ev: Any, notes: list[YamlProblem]) -> None:
     if len(notes) == before:
         # Not made by an escape we know: say so at the string itself.
         bad = UNSAFE.search(ev.value) or BIDI.search(ev.value)
-        if bad is not None:
+        if bad is not None and bad.group() not in text[start:end]:  # raw ones are already reported
             severity = "error" if UNSAFE.match(bad.group()) else "warning"
             notes.append(YamlProblem(char_message(bad.group()), ev.start_mark.line + 1,
                                      ev.start_mark.column + 1, severity))
