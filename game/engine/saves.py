@@ -162,17 +162,10 @@ def _clean(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def read_save_file(path: Path) -> dict[str, Any]:
-    """Read and check a save file's outer shape (never changes the file). Only an ordinary file
-    is read, and only after its size is checked: a FIFO or a device is refused unopened."""
-    try:
-        raw = read_bounded(path, MAX_SAVE_BYTES)
-    except FileMissing:
-        raise SaveError(f"there is no save called '{one_line(path.stem)}'") from None
-    except FileRefused as exc:
-        raise SaveError(f"the save can't be read: {exc}") from None
-    if not raw.strip():
-        raise SaveError("the save file is empty")
+def parse_json(raw: bytes) -> Any:
+    """JSON we wrote (a save, the profile), read back: SaveError for anything that can't
+    round-trip (numbers too long or not finite, lone surrogates, deep nesting); control
+    characters in its text are shown escaped."""
     try:
         data = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
                           parse_constant=_parse_constant)
@@ -184,7 +177,21 @@ def read_save_file(path: Path) -> dict[str, Any]:
         raise SaveError("the save file is damaged (nested too deeply)") from None
     except ValueError as exc:
         raise SaveError(f"the save file is damaged ({one_line(str(exc))[:200]})") from None
-    data = _clean(data)
+    return _clean(data)
+
+
+def read_save_file(path: Path) -> dict[str, Any]:
+    """Read and check a save file's outer shape (never changes the file). Only an ordinary file
+    is read, and only after its size is checked: a FIFO or a device is refused unopened."""
+    try:
+        raw = read_bounded(path, MAX_SAVE_BYTES)
+    except FileMissing:
+        raise SaveError(f"there is no save called '{one_line(path.stem)}'") from None
+    except FileRefused as exc:
+        raise SaveError(f"the save can't be read: {exc}") from None
+    if not raw.strip():
+        raise SaveError("the save file is empty")
+    data = parse_json(raw)
     if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
         raise SaveError("this file is not a Straight and Narrow save")
     version = data.get("version")
