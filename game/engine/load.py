@@ -17,7 +17,7 @@ from .story import Story, build_story
 from .yamlsrc import MAX_FILE_BYTES
 
 # Bump when the IR changes shape, so old cache files are simply not found.
-CACHE_FORMAT = b"iom-ir-2"
+CACHE_FORMAT = b"iom-ir-3"
 _MAGIC = b"IOMC"
 
 

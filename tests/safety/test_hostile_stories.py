@@ -244,3 +244,19 @@ def test_any_text_in_a_passage_is_either_refused_or_printed_safely(tmp_path_fact
 
         game = Game(story, seed=1)
         assert not any(UNSAFE.search(p) for p in game.passage)
+
+
+def test_a_story_cached_before_the_checks_is_checked_again(tmp_path, monkeypatch):
+    # The cache key holds the loader's format: a cache made by a loader without these checks
+    # (or by any other) is never used for a story it would now refuse.
+    from game.engine import load
+
+    root = _write(tmp_path / "s", _files("text", r"\e[2J"))
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(load, "CACHE_FORMAT", b"iom-ir-old")
+    files = load.read_files(root)
+    digest = load.content_hash(files)
+    monkeypatch.undo()
+    assert load.content_hash(files) != digest
+    story, problems = check(root, cache_dir=cache)
+    assert story is None and any("U+001B" in p.message for p in problems)
