@@ -16,7 +16,7 @@ from .loader import MAX_FILES, build_ir, scan_story_folder
 from .story import Story, build_story
 from .yamlsrc import MAX_FILE_BYTES
 
-# Bump when the IR changes shape, so old cache files are simply not found.
+# Bump when the IR changes shape or the loader checks more, so old cache files are not found.
 CACHE_FORMAT = b"iom-ir-3"
 _MAGIC = b"IOMC"
 
