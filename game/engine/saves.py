@@ -29,6 +29,10 @@ _SLOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 MAX_NUMBER_DIGITS = 30
 MAX_NESTING = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TOO_LONG = 10**MAX_NUMBER_DIGITS
+# Searched for one at a time: each is a single character class, which the regex engine scans fast.
+_RAW_C1 = re.compile("[\x7f-\x9f]")
+_LONG_NUMBER = re.compile("[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]{%d}" % (MAX_NUMBER_DIGITS - 8))
 
 
 def slot_path(saves_dir: Path, name: str) -> Path:
@@ -125,12 +129,6 @@ def _encode(data: dict[str, Any]) -> bytes:
         raise SaveError(f"the game can't be written as a save ({type(exc).__name__})") from None
 
 
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise SaveError(f"the save holds a number {len(text):,} digits long, too long to be one of ours")
-    return int(text)
-
-
 def _parse_float(text: str) -> float:
     if len(text) > MAX_NUMBER_DIGITS * 2:
         raise SaveError("the save holds a number too long to be one of ours")
@@ -145,7 +143,8 @@ def _parse_constant(text: str) -> Any:
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
-    """Save data with every string shown safely; SaveError for text that isn't valid Unicode."""
+    """Save data with every string shown safely; SaveError for text that isn't valid Unicode
+    and numbers longer than any game writes."""
     if depth > MAX_NESTING:
         raise SaveError("the save file is damaged (nested too deeply)")
     if isinstance(value, str):
@@ -155,6 +154,10 @@ def _clean(value: Any, depth: int = 0) -> Any:
             raise SaveError("the save holds text that isn't valid Unicode (a lone surrogate); it can't be used")
         # Control characters can't come from a story (they are refused at load): shown, never sent.
         return terminal_safe(value)
+    if isinstance(value, int):
+        if not -_TOO_LONG < value < _TOO_LONG:
+            raise SaveError(f"the save holds a number {len(str(abs(value))):,} digits long, too long to be one of ours")
+        return value
     if isinstance(value, list):
         return [_clean(v, depth + 1) for v in value]
     if isinstance(value, dict):
@@ -167,8 +170,8 @@ def parse_json(raw: bytes) -> Any:
     round-trip (numbers too long or not finite, lone surrogates, deep nesting); control
     characters in its text are shown escaped."""
     try:
-        data = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
-                          parse_constant=_parse_constant)
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_float=_parse_float, parse_constant=_parse_constant)
     except UnicodeDecodeError:
         raise SaveError("the save file is not text (damaged or not a save)") from None
     except json.JSONDecodeError as exc:
@@ -176,8 +179,14 @@ def parse_json(raw: bytes) -> Any:
     except RecursionError:
         raise SaveError("the save file is damaged (nested too deeply)") from None
     except ValueError as exc:
+        if "digits" in str(exc):  # Python's own limit on converting long numbers
+            raise SaveError("the save holds a number thousands of digits long, too long to be one of ours") from None
         raise SaveError(f"the save file is damaged ({one_line(str(exc))[:200]})") from None
-    return _clean(data)
+    # Only an escape (`\\u...`), a raw DEL or C1 character, or a long run of digits can make a
+    # value that needs cleaning: a save as the game writes it has none, and isn't walked.
+    if "\\u" in text or _RAW_C1.search(text) or _LONG_NUMBER.search(text):
+        return _clean(data)
+    return data
 
 
 def read_save_file(path: Path) -> dict[str, Any]:

@@ -39,8 +39,9 @@ _FLOW = re.compile(r"[\[\]{}]")
 # A plain scalar can only be a number, a bool or null if it starts with one of these (or is empty).
 _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF") | {""}
 # Raw characters a story file may not hold: every control character but tab, newline and the
-# carriage return of a CRLF line end.
-_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+# carriage return of a CRLF line end (one character class: the regex engine scans it fastest).
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BIDI_CHARS = tuple(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 # Escapes of a double-quoted YAML string, which can make any character out of plain ASCII.
 _ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
 _ESCAPED = {"0": "\x00", "a": "\x07", "b": "\x08", "v": "\x0b", "f": "\x0c", "r": "\r", "e": "\x1b",
@@ -103,13 +104,16 @@ def _raw_characters(text: str, notes: list[YamlProblem]) -> None:
     """Raw control characters (errors: the first is raised) and bidi controls (warnings)."""
     found = []
     for m in _RAW_CONTROL.finditer(text):
-        found.append(YamlProblem(char_message(m.group()[0]), *_place(text, m.start())))
+        if m.group() == "\r" and text.startswith("\n", m.end()):
+            continue
+        found.append(YamlProblem(char_message(m.group()), *_place(text, m.start())))
         if len(found) >= MAX_CHAR_PROBLEMS:
             break
-    for m in BIDI.finditer(text):
-        notes.append(YamlProblem(char_message(m.group()), *_place(text, m.start()), "warning"))
-        if len(notes) >= MAX_CHAR_PROBLEMS:
-            break
+    if any(c in text for c in _BIDI_CHARS):  # a few substring searches are quicker than a regex
+        for m in BIDI.finditer(text):
+            notes.append(YamlProblem(char_message(m.group()), *_place(text, m.start()), "warning"))
+            if len(notes) >= MAX_CHAR_PROBLEMS:
+                break
     if found:
         notes.extend(found[1:])
         raise found[0]
@@ -286,6 +290,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
 
     ev: Any
     scalar_event = yaml.ScalarEvent
+    escapes = "\\" in text  # without a backslash no string can hold an escape
     for ev in events:
         cls = type(ev)
         if cls is scalar_event and stack and not ev.anchor and total < MAX_EXPANDED_NODES:
@@ -304,7 +309,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
                 except ValueError as exc:
                     m = ev.start_mark
                     raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
-            if ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
                 _escaped_characters(text, ev, notes)
             m = ev.start_mark
             line = m.line + 1
@@ -338,7 +343,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
                 value = _scalar(ev.value, ev.tag, ev.implicit[0])
             except ValueError as exc:
                 raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
-            if ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
                 _escaped_characters(text, ev, notes)
             add(value, m.line, m.column, ev.style or None, 1, 1)
             if ev.anchor:

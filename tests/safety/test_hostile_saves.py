@@ -82,7 +82,7 @@ def _float_overflow(data):
 
 def _deep(data):
     data["state"]["passage"] = "DEEP"
-    return json.dumps(data).replace('"DEEP"', "[" * 100 + "]" * 100)
+    return json.dumps(data).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)
 
 
 HOSTILE = {
