@@ -121,9 +121,15 @@ class StraightApp(App[int]):
 
     # -- messages to the player -----------------------------------------------------------
     def say(self, text: str, severity: str = "information", timeout: float | None = None) -> None:
-        """Notify without ever reading the text as markup (it may hold story text or paths), and
-        with every control character shown, not sent: every toast of the app passes here."""
-        self.notify(terminal_safe(text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
+        """Notify without ever reading the text as markup (it may hold story text or paths)."""
+        self.notify(text, severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast, from any screen or widget, comes here: control characters in it are
+        shown, never sent to the terminal."""
+        super().notify(terminal_safe(message), title=terminal_safe(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def _post_notice(self, text: str, severity: str) -> None:
         # post_message is safe from any thread; notify is not.

@@ -132,3 +132,13 @@ async def test_a_number_fault_in_play_is_a_message_not_a_crash(tmp_path):
         await pilot.press("2")
         await settle(pilot)
         assert app.session.game.ended
+
+
+async def test_a_toast_from_any_widget_is_gated(tmp_path):
+    app = make_app(STORIES / "basic", tmp_path / "saves", seed=1, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.notify(PAYLOAD, title=PAYLOAD, markup=False)  # not through app.say
+        await pilot.pause()
+        terminal_output(app)
+        assert all(not UNSAFE.search(n.message + n.title) for n in app._notifications)
