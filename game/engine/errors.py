@@ -46,7 +46,8 @@ class StoryError(Exception):
 
 
 class StoryRuntimeError(Exception):
-    """The story reached a state it cannot go on from (a dead end or an endless loop)."""
+    """The story reached a state it cannot go on from (a dead end, an endless loop, or a
+    calculation beyond the limits that keep numbers finite)."""
 
 
 class ChoiceError(ValueError):

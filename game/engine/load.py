@@ -19,6 +19,7 @@ from .yamlsrc import MAX_FILE_BYTES
 # Bump when the IR changes shape or the loader checks more, so old cache files are not found.
 CACHE_FORMAT = b"iom-ir-3"
 _MAGIC = b"IOMC"
+MAX_CACHE_BYTES = 1 << 30
 
 
 def default_cache_dir() -> Path:
@@ -67,8 +68,8 @@ def content_hash(files: list[tuple[str, bytes]]) -> str:
 
 def _cache_read(path: Path) -> Any:
     try:
-        blob = path.read_bytes()
-    except OSError:
+        blob = read_bounded(path, MAX_CACHE_BYTES)  # an ordinary file only: never a FIFO's wait
+    except FileRefused:
         return None
     if len(blob) < 36 or blob[:4] != _MAGIC:
         return None
