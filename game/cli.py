@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the problems as JSON")
     check.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     _authoring_commands(sub)
+    serve = sub.add_parser("serve", help="play in a web browser (needs the web extra: pip install '.[web]')")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--saves", type=Path, metavar="DIR", help="keep saves in this folder (default: the terminal game's)")
+    serve.add_argument("--story", type=Path, metavar="DIR", help="serve this story folder")
+    serve.add_argument("--per-session", action="store_true",
+                       help="give each browser a private saves folder (required on any address but loopback)")
     _play_options(p, top=True)
     return p
 
@@ -52,7 +59,7 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
     play.add_argument("--strategy", action="append", metavar="NAME",
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
-                           "prefer:PATTERN, avoid:PATTERN, support, enforce")
+                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")
@@ -205,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args.path, args.json, args.strict)
         if args.command in ("graph", "playtest", "stats", "schema"):
             return _authoring(args)
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
+                         host=args.host, port=args.port, per_session=args.per_session)
         keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":

@@ -100,6 +100,8 @@ def story_schema() -> dict[str, Any]:
         "cost": _ref("cost"),
         "effects": _ref("effects"),
         "goto": _ref("target"),
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
+               "description": "A name for the choice, unique in its node, that saves keep when its text changes."},
         "once": {"type": "boolean", "description": "Offered only until chosen once."},
         "fallback": {"type": "boolean", "description": "Taken automatically when nothing else can be chosen."},
     }, ("goto",), "A choice.",
@@ -211,6 +213,13 @@ def story_schema() -> dict[str, Any]:
         "characters": {"type": "object", "propertyNames": {"pattern": NAME},
                        "additionalProperties": _ref("character")},
         "character_variables": _ref("variables"),
+        "playtest": {"type": "object", "additionalProperties": False,
+                     "description": "What `iom playtest` needs to know of this story.",
+                     "properties": {"strategies": {
+                         "type": "object", "propertyNames": {"pattern": NAME},
+                         "additionalProperties": {"type": "string"},
+                         "description": "Named strategies for --strategy: NAME: random, first, novel, "
+                                        "prefer:PATTERN or avoid:PATTERN."}}},
         "turns": _object(loader.TURN_KEYS, {
             "counter": {"type": "string", "description": "An int variable, +1 at the end of every turn."},
             "budget": {"type": "string", "description": "An int variable refilled every turn."},

@@ -13,11 +13,11 @@ from typing import Any
 from .errors import Problem, StoryError
 from .files import FileRefused, read_bounded
 from .loader import MAX_FILES, build_ir, scan_story_folder
-from .story import Story, build_story
+from .story import Story, build_story, pack_ir
 from .yamlsrc import MAX_FILE_BYTES
 
 # Bump when the IR changes shape or the loader checks more, so old cache files are not found.
-CACHE_FORMAT = b"iom-ir-3"
+CACHE_FORMAT = b"iom-ir-4"
 _MAGIC = b"IOMC"
 MAX_CACHE_BYTES = 1 << 30
 
@@ -138,6 +138,7 @@ def _check(root: Path, cache_dir: Path | None | bool) -> tuple[Story | None, lis
             problems.append(Problem("story.yaml", 1, 1, "story could not be loaded"))
         return None, problems
     warnings = [(p.file, p.line, p.column, p.message, p.severity) for p in problems]
+    ir = pack_ir(ir)
     story = build_story(ir, digest, tuple(problems))
     if cache_path is not None:
         _cache_write(cache_path, (ir, warnings))

@@ -7,6 +7,7 @@ tuples, strings, numbers), which is what makes the compiled-story cache safe and
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import stat
@@ -21,6 +22,8 @@ from .files import kind_of
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
+BUILT_IN_STRATEGIES = frozenset({"random", "first", "novel"})
+CHOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
 MAX_TEXT = 20_000
@@ -34,7 +37,7 @@ _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
 
 STORY_KEYS = {
-    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns",
+    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
 }
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
@@ -47,7 +50,7 @@ SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
-CHOICE_KEYS = {"text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
+CHOICE_KEYS = {"id", "text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
 RANDOM_KEYS = {"weight", "effects", "goto"}
 BRANCH_KEYS = {"if", "effects", "goto"}
 ENDING_KEYS = {"id", "title", "category", "character"}
@@ -306,6 +309,7 @@ class _Builder:
         if turns is not None:
             turns["end_of_turn"] = end_of_turn
         about = self._about(src, story)
+        playtest = self._playtest(src, story) if "playtest" in story else {}
         if any(p.severity == "error" for p in self.problems):
             return None
         ir = {
@@ -317,6 +321,7 @@ class _Builder:
             "characters": self.characters,
             "nodes": nodes,
             "turns": turns,
+            "playtest": playtest,
         }
         self._warnings(ir)
         return ir
@@ -338,6 +343,38 @@ class _Builder:
                     notes.append(item)
             about["content_notes"] = notes
         return about
+
+    def _playtest(self, src: _Source, story: Map) -> dict[str, Any]:
+        """`playtest: {strategies: {NAME: SPEC}}`: strategies the story names for `iom playtest`
+        (e.g. a support-first player as `prefer:support_actions`), so no story word is in code."""
+        out: dict[str, Any] = {"strategies": {}}
+        if not src.want(story, "playtest", (Map,), "'playtest'"):
+            return out
+        m = story["playtest"]
+        src.check_keys(m, {"strategies"}, "'playtest'")
+        if "strategies" not in m or not src.want(m, "strategies", (Map,), "'playtest.strategies'"):
+            return out
+        for name, spec in m["strategies"].items():
+            line, col = src.at_key(m["strategies"], name)
+            if not _ID.match(name) or name in BUILT_IN_STRATEGIES:
+                src.error(line, col, f"a playtest strategy needs a simple name of its own, not '{name}'")
+                continue
+            if not src.want(m["strategies"], name, (str,), f"strategy '{name}'"):
+                continue
+            kind, _, pattern = spec.partition(":")
+            patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+            vline, vcol, _ = src.at_value(m["strategies"], name)
+            if spec in BUILT_IN_STRATEGIES:
+                out["strategies"][name] = spec
+            elif kind not in ("prefer", "avoid") or not patterns:
+                src.error(vline, vcol, f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
+                                       f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}")
+            elif not any(fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
+                         for v in self.vars for p in patterns):
+                src.error(vline, vcol, f"strategy '{name}' ({spec}) matches no variable")
+            else:
+                out["strategies"][name] = spec
+        return out
 
     def _characters(self, src: _Source, story: Map) -> None:
         if "characters" not in story or not src.want(story, "characters", (Map,), "'characters'"):
@@ -587,6 +624,12 @@ class _Builder:
             fallbacks = [c for c in node["choices"] if c and c["fallback"]]
             if len(fallbacks) > 1:
                 src.error(line, col, f"node '{name}' has more than one fallback choice")
+            seen_ids: set[str] = set()
+            for c in node["choices"]:
+                if c and c.get("id") is not None:
+                    if c["id"] in seen_ids:
+                        src.error(c["line"], col, f"node '{name}' has two choices with the id '{c['id']}'")
+                    seen_ids.add(c["id"])
         elif "goto" in body and src.want(body, "goto", (str,), "'goto'"):
             node["nav"] = ("goto", self._target(src, body, "goto"))
         elif "random" in body and src.want(body, "random", (Seq,), "'random'"):
@@ -832,6 +875,12 @@ class _Builder:
         for key in ("once", "fallback"):
             if key in m and src.want(m, key, (bool,), f"'{key}'"):
                 choice[key] = m[key]
+        if "id" in m and src.want(m, "id", (str,), "a choice's 'id'"):
+            if CHOICE_ID.fullmatch(m["id"]) is None:
+                src.error(*src.at_value(m, "id")[:2],
+                          f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'")
+            else:
+                choice["id"] = m["id"]
         if "text" in m:
             if src.want(m, "text", (str, int, float), "choice text"):
                 choice["text"] = self._template(src, m, "text", " ".join(str(m["text"]).split()))
