@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expr import FLOAT, compile_expr, compile_test
+from .expr import FLOAT, checked_mul, compile_expr, compile_test
 from .loader import END_TURN, HUB
 from .plan import uses_randomness
 
@@ -481,7 +481,7 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
         elif op == "-=":
             x = v[slot] - rhs
         else:
-            x = v[slot] * rhs
+            x = checked_mul(v[slot], rhs)
         x = int(x // 1) if isinstance(x, float) else int(x)
         v[slot] = lo if x < lo else hi if x > hi else x
 

@@ -27,6 +27,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option as ListOption
 
 from ..engine import Game, Notice, Option, Variable
+from ..engine.textsafe import terminal_safe
 from . import render
 
 # Long lines are hard to read: the transcript wraps at this width however wide the terminal.
@@ -188,6 +189,7 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
         texts, flags, starts = self._text, self._choice_line, self._starts
         for kind, text in entries:
             starts.append(len(texts))
+            text = terminal_safe(text)  # a loaded save's text: shown, never sent
             if kind == "choice":
                 for n, line in enumerate(Text(text).wrap(console, max(2, width - 2))):
                     texts.append((" › " if n == 0 else "   ") + line.plain.rstrip())
@@ -380,13 +382,13 @@ class ChoiceList(SafeOptionList):
         for opt in options:
             if opt.enabled:
                 n += 1
-                label = Text.assemble((f"{n}. " if n <= 9 else "   ", "bold"), opt.text)
+                label = Text.assemble((f"{n}. " if n <= 9 else "   ", "bold"), terminal_safe(opt.text))
                 if opt.cost:
-                    label.append(f"  ({opt.cost})", style="dim")
+                    label.append(f"  ({terminal_safe(opt.cost)})", style="dim")
             else:
-                label = Text.assemble("–  ", opt.text)
+                label = Text.assemble("–  ", terminal_safe(opt.text))
                 if opt.reason:
-                    label.append(f"  ({opt.reason})", style="italic")
+                    label.append(f"  ({terminal_safe(opt.reason)})", style="italic")
             items.append(ListOption(label, id=f"c{opt.index}", disabled=not opt.enabled))
         self._replace_options(items)
         self._highlight_first()

@@ -47,7 +47,7 @@ def test_a_good_story_has_no_problems(tmp_path):
         (b"a: [1, 2\n", 1, 4, "did not find expected"),
         (b"a: 1\n---\nb: 2\n", 2, 1, "one YAML document"),
         (b"a: *nothing\n", 1, 4, "unknown alias"),
-        (b"a: 1\x00\n", 1, 1, "NUL character"),
+        (b"a: 1\x00\n", 1, 5, "control character U+0000 in text"),
         (b"? [a, b]\n: c\n", 1, 3, "mapping key must be a plain name"),
         (b"a: b\nc: ? d\n", 2, 4, "can't start with '? '"),
         (b"a: 'it's'\n", 1, 8, "write a single quote twice"),
