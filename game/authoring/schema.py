@@ -169,6 +169,8 @@ def story_schema() -> dict[str, Any]:
         "track": {"type": "boolean"},
         "description": {"type": "string"},
         "unit": {"type": "string"},
+        "better": {"enum": list(loader._BETTER),
+                   "description": "Which way is an improvement: higher (the default) or lower."},
     }, ("type",), "A declared variable.",
         extra={"allOf": [
             {"if": {"properties": {"type": {"const": "int"}}},

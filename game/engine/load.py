@@ -15,7 +15,7 @@ from .loader import MAX_FILES, build_ir, story_files
 from .story import Story, build_story
 
 # Bump when the IR changes shape, so old cache files are simply not found.
-CACHE_FORMAT = b"iom-ir-2"
+CACHE_FORMAT = b"iom-ir-3"
 _MAGIC = b"IOMC"
 
 
