@@ -74,6 +74,9 @@ class Session:
         self._lock = threading.Lock()
         self._opening_key: tuple[int, int] | None = None
         self._opening: list[Any] | None = None
+        # Characters whose ending the last choice reached and the player hasn't read yet: the
+        # panels keep them quiet until the passage that tells them has been read.
+        self.unread_endings: set[str] = set()
 
     # -- starting and resuming ---------------------------------------------------------
     def new_game(self) -> Game:
@@ -91,6 +94,7 @@ class Session:
         so a resumed game keeps its undo history and the journal knows every turn."""
         self._games += 1
         self.game = game
+        self.unread_endings = set()
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
             replayed = _replay(game)
@@ -145,13 +149,17 @@ class Session:
         if reached:
             self.note_endings()
         by_id = {e.id: e for e in game.story.endings}
-        return [by_id[e] for e in reached if e in by_id]
+        ends = [by_id[e] for e in reached if e in by_id]
+        # Taking a choice means what came before it was read.
+        self.unread_endings = {e.character for e in ends if e.character is not None}
+        return ends
 
     def undo(self) -> bool:
         game = self.game
         if game is None or not game.undo():
             return False
         self.marks = {t: i for t, i in self.marks.items() if t <= game.turn}
+        self.unread_endings = set()
         self.autosave()
         return True
 

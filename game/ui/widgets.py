@@ -549,7 +549,10 @@ class _TextBlock(Widget):
 
 
 class NoticeLine(_TextBlock):
-    """What changed with the last choice: 'Becky: Trust in you +1 · Stokesy: Accommodation +2'."""
+    """What changed with the last choice: 'Becky: Trust in you +1 · Stokesy: Accommodation +2',
+    each change coloured by whether it is for the better or the worse."""
+
+    COMPONENT_CLASSES = {"notice--better", "notice--worse"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -567,7 +570,12 @@ class NoticeLine(_TextBlock):
         for i, notice in enumerate(self.notices):
             if i:
                 text.append("  ·  ", style="dim")
-            text.append(str(notice))
+            improved = notice.improved
+            if improved is None:
+                text.append(str(notice))
+            else:
+                name = "notice--better" if improved else "notice--worse"
+                text.append(str(notice), style=self.get_component_rich_style(name, partial=True))
         return text
 
 
@@ -584,6 +592,7 @@ class CaseloadView(Widget):
         super().__init__(id=id)
         self.game: Game | None = None
         self.opening: Sequence[Any] | None = None
+        self.unread: frozenset[str] = frozenset()
         self._signature: object = None
         self._dirty = True
         self._lines: list[Strip] = [Strip([])]
@@ -593,9 +602,12 @@ class CaseloadView(Widget):
         self._slots: list[int] = []
         self._styles: tuple[Style, Style, Style] | None = None
 
-    def show(self, game: Game, opening: Sequence[Any] | None = None) -> None:
+    def show(self, game: Game, opening: Sequence[Any] | None = None,
+             unread: frozenset[str] = frozenset()) -> None:
+        """Show a game; the endings of characters in `unread` stay hidden until read."""
         self.game = game
         self.opening = opening
+        self.unread = unread
         self.changed()
 
     @property
@@ -616,7 +628,7 @@ class CaseloadView(Widget):
             self._slots = [v.slot for v in story.variables if v.display != "hidden" and v.slot not in clock]
         v = game.v
         return (id(game), id(self.opening), [v[s] for s in self._slots], len(game.history),
-                tuple(game.char_endings.items()))
+                tuple(game.char_endings.items()), self.unread)
 
     def changed(self) -> None:
         """The game changed: redraw the lines that look different, if the panel is shown."""
@@ -693,7 +705,7 @@ class CaseloadView(Widget):
                 lines += self._strips(("blank",), lambda: [Text("")])
             lines += self._strips(("name", char.name), lambda char=char: [Text.assemble((char.name, "bold"))])
             end = endings.get(char.id)
-            if end is not None:
+            if end is not None and char.id not in self.unread:
                 said = f"Ending: {render.ending_line(end.title, end.category)}"
                 lines += self._strips(("ending", said), lambda said=said: [Text.assemble((said, "italic"))])
             for var in render.character_variables(story, char.id):
@@ -714,8 +726,10 @@ class CaseloadView(Widget):
         spark_values = render.series(game, var, self.opening)
         if var.display == "number" and not (len(spark_values) > 1 and width > 2):
             return lines
-        key = ("chart", var.slot, value, tuple(spark_values))
-        return lines + self._strips(key, lambda: [self._chart_line(var, value, spark_values, width)])
+        # Every case's copy of a variable on one scale, so the cases compare truly.
+        scale = render.group_scale(game, var, self.opening)
+        key = ("chart", var.slot, value, tuple(spark_values), scale)
+        return lines + self._strips(key, lambda: [self._chart_line(var, value, spark_values, width, scale)])
 
     def _value_line(self, var: Variable, value: Any, width: int) -> Text:
         shown = render.value_text(var, value)
@@ -727,7 +741,8 @@ class CaseloadView(Widget):
         line.append(shown)
         return line
 
-    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int) -> Text:
+    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int,
+                    scale: tuple[float, float]) -> Text:
         _width, _base, bar_style, spark_style = self._drawn_with()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if var.display == "bar":
@@ -737,7 +752,7 @@ class CaseloadView(Widget):
         else:
             room = width
         if len(spark_values) > 1 and room > 2:
-            lo, hi = _range(var, spark_values)
+            lo, hi = scale
             if var.display == "bar":
                 line.append(" ")
             spark = render.sparkline(spark_values[-min(room, self.SPARK_MAX):], lo, hi, room)
@@ -757,10 +772,3 @@ class CaseloadView(Widget):
             return Strip.blank(width, base)
         return self._lines[y].crop_extend(0, width, base)
 
-
-def _range(var: Variable, values: Sequence[float]) -> tuple[float, float]:
-    """The scale for a chart: the variable's own range when it is a sensible one."""
-    if var.max - var.min <= 100:
-        return var.min, var.max
-    lo, hi = min(values), max(values)
-    return (lo, hi) if hi > lo else (lo - 1, hi + 1)

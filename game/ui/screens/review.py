@@ -116,5 +116,7 @@ class ReviewScreen(BackScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The review tells every ending: from here on the panels may show them too.
+        self.app.session.unread_endings = set()
         for scroll in self.query("#review-scroll"):
             scroll.focus()
