@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.css.scalar import Unit
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -601,6 +602,7 @@ class CaseloadView(Widget):
         self._slots_for: object = None
         self._slots: list[int] = []
         self._styles: tuple[Style, Style, Style] | None = None
+        self._owners: dict[int, Variable] = {}  # line -> the variable drawn there
 
     def show(self, game: Game, opening: Sequence[Any] | None = None,
              unread: frozenset[str] = frozenset()) -> None:
@@ -699,6 +701,7 @@ class CaseloadView(Widget):
         story = game.story
         width = max(10, width)
         lines: list[Strip] = []
+        self._owners = {}
         endings = game.character_endings()
         for n, char in enumerate(story.characters):
             if n:
@@ -709,14 +712,27 @@ class CaseloadView(Widget):
                 said = f"Ending: {render.ending_line(end.title, end.category)}"
                 lines += self._strips(("ending", said), lambda said=said: [Text.assemble((said, "italic"))])
             for var in render.character_variables(story, char.id):
-                lines += self._variable(game, var, width)
+                self._add_variable(lines, game, var, width)
         overall = render.story_variables(story)
         if overall:
             lines += self._strips(("blank",), lambda: [Text("")])
             lines += self._strips(("name", "Overall"), lambda: [Text.assemble(("Overall", "bold"))])
             for var in overall:
-                lines += self._variable(game, var, width)
+                self._add_variable(lines, game, var, width)
         return lines
+
+    def _add_variable(self, lines: list[Strip], game: Game, var: Variable, width: int) -> None:
+        start = len(lines)
+        lines += self._variable(game, var, width)
+        for y in range(start, len(lines)):
+            self._owners[y] = var
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        # The tooltip is the description of the variable under the pointer, if it has one.
+        var = self._owners.get(event.y)
+        tip = Content(var.description) if var is not None and var.description else None
+        if tip != self.tooltip:
+            self.tooltip = tip
 
     def _variable(self, game: Game, var: Variable, width: int) -> list[Strip]:
         value = game.v[var.slot]

@@ -78,7 +78,7 @@ def test_chart_columns_and_week_ticks():
     assert ticks == [(0, "1"), (4, "2"), (8, "3")]  # every day, where its column starts
     wide = render.ticks(story, render.columns(9, 9), 8)
     assert [label for _c, label in wide][0] == "1" and len(wide) > 2
-    assert all(b[0] - a[0] > len(a[1]) for a, b in zip(wide, wide[1:]))  # labels never touch
+    assert all(b[0] - a[0] > len(a[1]) for a, b in zip(wide, wide[1:], strict=False))  # labels never touch
     assert render.turn_unit(story) == "Day" and render.turn_number(story, 4) == "5"
 
 

@@ -39,7 +39,7 @@ class Chart(Widget):
         self.title = title
         self.marks = marks or []
         if var.description:
-            self.tooltip = var.description
+            self.tooltip = Content(var.description)
 
     def render(self) -> Text:
         game, var = self.game, self.var
