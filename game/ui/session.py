@@ -20,8 +20,11 @@ from ..engine.saves import (
     QUICKSAVE,
     SaveSlot,
     atomic_write,
+    delete_save,
     list_saves,
     load_save,
+    read_save_file,
+    rename_save,
     save_data,
     slot_path,
     write_save,
@@ -196,6 +199,27 @@ class Session:
         if name != AUTOSAVE:
             self.autosave()
         return game
+
+    def delete(self, name: str) -> None:
+        """Delete a save; SaveError says why it couldn't be."""
+        self.flush()
+        delete_save(self.saves_dir, name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a save (never over another); SaveError says why it couldn't be."""
+        self.flush()
+        rename_save(self.saves_dir, old, new)
+
+    def continues_with(self, name: str) -> bool:
+        """Whether a save holds the very play the autosave does, so loading it leaves what
+        Continue resumes as it is."""
+        self.flush()
+        try:
+            saved = read_save_file(slot_path(self.saves_dir, name))
+            latest = read_save_file(slot_path(self.saves_dir, AUTOSAVE))
+        except SaveError:
+            return False
+        return bool(saved.get("seed") == latest.get("seed") and saved.get("choices") == latest.get("choices"))
 
     def has_save(self, name: str) -> bool:
         try:
