@@ -79,19 +79,22 @@ def preview_text(slot: SaveSlot) -> Text:
 
 
 def slot_label(slot: SaveSlot) -> Text:
+    """A slot in the list: its name and where it is, then when it was saved (two lines, so a
+    narrow list never breaks a date in two)."""
     text = Text()
     if slot.ok:
         text.append(slot_title(slot), style="bold")
         where = slot.preview.get("where") if isinstance(slot.preview, dict) else ""
         if where:
             text.append(f"  {one_line(str(where))}")
+        text.append("\n  ")
         if slot.saved_at:
-            text.append(f"  {saved_on(slot.saved_at)}", style="dim")
+            text.append(saved_on(slot.saved_at), style="dim")
         if slot.name == AUTOSAVE:
             text.append("  ◂ Continue", style="italic")
     else:
         text.append(f"✗ {slot_title(slot)}", style="bold")
-        text.append("  can't be loaded", style="italic")
+        text.append("\n  can't be loaded", style="italic")
     return text
 
 
