@@ -113,6 +113,7 @@ async def test_rename_selects_the_name_and_never_replaces_another_save(build, sa
         assert slot_path(saves, "court").is_file() and not slot_path(saves, "monday").exists()
         names = [s.name for s in app.screen.slots]
         assert "court" in names and "monday" not in names
+        assert app.screen.query_one("#slots").highlighted == names.index("court")  # still on it
         # Onto a name that is taken: refused, both saves kept as they were.
         app.screen.query_one("#slots").highlighted = names.index("court")
         await pilot.press("r")

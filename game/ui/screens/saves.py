@@ -109,6 +109,7 @@ class _SlotsScreen(ModalScreen[str | None]):
     def __init__(self) -> None:
         super().__init__()
         self.slots: list[SaveSlot] = []
+        self.highlight_next = ""  # the slot to highlight when the list is next read
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="sheet slots-sheet"):
@@ -142,8 +143,11 @@ class _SlotsScreen(ModalScreen[str | None]):
         menu = self.query_one("#slots", OptionList)
         menu.set_options([Option(slot_label(s), id=f"s{i}") for i, s in enumerate(self.slots)])
         if self.slots:
-            menu.highlighted = 0
-            self._preview(self.slots[0])
+            names = [s.name for s in self.slots]
+            index = names.index(self.highlight_next) if self.highlight_next in names else 0
+            self.highlight_next = ""
+            menu.highlighted = index
+            self._preview(self.slots[index])
         else:
             self.query_one("#slot-preview", Static).update(Text(self.EMPTY_TEXT, style="italic"))
         self.slots_shown()
@@ -264,6 +268,7 @@ class LoadScreen(_SlotsScreen):
                 self.app.say(f"Not renamed: {one_line(str(exc))}.", "error")
                 return
             self.app.say(f"Renamed '{slot_title(slot)}' to '{name}'.")
+            self.highlight_next = name
             self.list_slots()
 
         self.app.push_screen(NameDialog(f"Rename '{slot_title(slot)}'", "A new name: letters, digits, - and _.",
