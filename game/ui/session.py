@@ -102,8 +102,12 @@ class Session:
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
             replayed = _replay(game)
             if replayed is not None:
-                self.game, self.marks = replayed
+                self.game, self.marks, last = replayed
                 self.marks_from = 0
+                # Endings the last choice reached are as unread as when the game was left.
+                by_id = {e.id: e for e in game.story.endings}
+                ends = [by_id[eid] for _t, eid in self.game.outcomes[last:] if eid in by_id]
+                self.unread_endings = {e.character for e in ends if e.character is not None}
         elif not game.log:
             self.marks, self.marks_from = {0: 0}, 0
         self.note_endings()
@@ -317,13 +321,16 @@ class Session:
         return ""
 
 
-def _replay(saved: Game) -> tuple[Game, dict[int, int]] | None:
-    """Replay a game's choices from its seed; the replay, if it reaches the very same state."""
+def _replay(saved: Game) -> tuple[Game, dict[int, int], int] | None:
+    """Replay a game's choices from its seed; the replay, if it reaches the very same state,
+    its journal marks, and how many outcomes there were before its last choice."""
     try:
         game = Game(saved.story, seed=saved.seed)
         marks = {0: 0}
+        last = 0
         for index in saved.log:
             turn, before = game.turn, len(game.transcript)
+            last = len(game.outcomes)
             game.choose(index)
             if game.turn != turn:
                 marks[game.turn] = before + 1
@@ -331,4 +338,4 @@ def _replay(saved: Game) -> tuple[Game, dict[int, int]] | None:
             return None
     except Exception:  # noqa: BLE001 - a replay is only a convenience; the save stands either way
         return None
-    return game, marks
+    return game, marks, last

@@ -106,3 +106,21 @@ async def test_outcome_charts_share_a_scale_and_mark_the_weeks(build):
         assert any("▲" in line for line in drawn[0])
         listed = " ".join(str(s.render()) for s in app.screen.query(".state-lines"))
         assert "Ending: Same as before" in listed
+
+
+async def test_a_game_resumed_just_after_its_endings_keeps_them_unread(build):
+    app = build()
+    async with app.run_test(size=SIZE) as pilot:
+        await new_game(pilot)
+        await play_to_end(pilot)
+        app.session.save("finished")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        if screen_name(app) == "ConfirmDialog":
+            await pilot.press("y")
+            await pilot.pause()
+        assert not app.session.game.ended and not app.session.unread_endings
+        app.session.load("finished")
+        assert app.session.unread_endings == {"ana", "ben"}
