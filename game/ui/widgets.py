@@ -586,7 +586,7 @@ class CaseloadView(Widget):
     Kept as one strip per line, each variable's lines cached by what they show: a choice
     usually moves a few numbers, so only their lines are drawn again."""
 
-    COMPONENT_CLASSES = {"caseload--bar", "caseload--spark"}
+    COMPONENT_CLASSES = {"caseload--bar", "caseload--spark", "caseload--better", "caseload--worse"}
     SPARK_MAX = 24
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -603,6 +603,7 @@ class CaseloadView(Widget):
         self._slots: list[int] = []
         self._styles: tuple[Style, Style, Style] | None = None
         self._owners: dict[int, Variable] = {}  # line -> the variable drawn there
+        self._moves: tuple[Style, Style] | None = None  # better, worse
 
     def show(self, game: Game, opening: Sequence[Any] | None = None,
              unread: frozenset[str] = frozenset()) -> None:
@@ -660,6 +661,7 @@ class CaseloadView(Widget):
         super().notify_style_update()
         self._dirty = True
         self._styles = None
+        self._moves = None
 
     # -- building ------------------------------------------------------------------------
     def _rebuild(self, width: int) -> None:
@@ -771,8 +773,16 @@ class CaseloadView(Widget):
             lo, hi = scale
             if var.display == "bar":
                 line.append(" ")
-            spark = render.sparkline(spark_values[-min(room, self.SPARK_MAX):], lo, hi, room)
-            line.append(spark, style=spark_style)
+            shown = spark_values[-min(room, self.SPARK_MAX):]
+            spark = render.sparkline(shown, lo, hi, room)
+            if self._moves is None:
+                self._moves = (self.get_component_rich_style("caseload--better", partial=True),
+                               self.get_component_rich_style("caseload--worse", partial=True))
+            better, worse = self._moves
+            # Each cell better or worse than the start of the year, by the variable's measure.
+            for cell, v in zip(spark, render.resample(shown, room), strict=False):
+                move = render.direction(var, v, spark_values[0])
+                line.append(cell, style=spark_style + (better if move > 0 else worse) if move else spark_style)
         return line
 
     # -- drawing -------------------------------------------------------------------------

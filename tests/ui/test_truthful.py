@@ -124,3 +124,23 @@ async def test_a_game_resumed_just_after_its_endings_keeps_them_unread(build):
         assert not app.session.game.ended and not app.session.unread_endings
         app.session.load("finished")
         assert app.session.unread_endings == {"ana", "ben"}
+
+
+async def test_case_panel_sparklines_are_coloured_by_which_way_is_better(build):
+    app = build()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await new_game(pilot)
+        await pilot.press("1", "2", "1", "1", "2", "2")  # Ana's housing goes up; the league place too
+        await pilot.pause()
+        panel = app.screen.query_one(CaseloadView)
+        better = panel.get_component_rich_style("caseload--better", partial=True).color
+        worse = panel.get_component_rich_style("caseload--worse", partial=True).color
+        assert better != worse
+
+        def colours(label: str) -> set:
+            lines = panel.plain.splitlines()
+            y = next(i for i, line in enumerate(lines) if line.startswith(label)) + 1
+            return {seg.style.color for seg in panel.render_line(y) if seg.text.strip() and seg.style}
+
+        assert better in colours("Accommodation") and worse not in colours("Accommodation")
+        assert worse in colours("Place in the league table")  # 60 up to 62: lower is better
