@@ -119,6 +119,18 @@ def direction(var: Variable, value: Any, reference: Any) -> int:
     return -up if var.better == "lower" else up
 
 
+def runs(cells: str, keys: Sequence[int]) -> list[tuple[str, int]]:
+    """`cells` cut into runs of equal key (e.g. each cell's direction), so that drawing them
+    takes one styled piece per run rather than one per cell."""
+    out: list[tuple[str, int]] = []
+    for cell, key in zip(cells, keys, strict=False):
+        if out and out[-1][1] == key:
+            out[-1] = (out[-1][0] + cell, key)
+        else:
+            out.append((cell, key))
+    return out
+
+
 @dataclass(frozen=True)
 class Mark:
     """Something that happened to a case in a turn, to be marked on its charts."""

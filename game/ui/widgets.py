@@ -780,9 +780,9 @@ class CaseloadView(Widget):
                                self.get_component_rich_style("caseload--worse", partial=True))
             better, worse = self._moves
             # Each cell better or worse than the start of the year, by the variable's measure.
-            for cell, v in zip(spark, render.resample(shown, room), strict=False):
-                move = render.direction(var, v, spark_values[0])
-                line.append(cell, style=spark_style + (better if move > 0 else worse) if move else spark_style)
+            moves = [render.direction(var, v, spark_values[0]) for v in render.resample(shown, room)]
+            for cells, move in render.runs(spark, moves):
+                line.append(cells, style=spark_style + (better if move > 0 else worse) if move else spark_style)
         return line
 
     # -- drawing -------------------------------------------------------------------------

@@ -69,6 +69,11 @@ def test_better_decides_what_counts_as_an_improvement():
     assert render.direction(story.variable("ana.status"), "custody", "community") == 0
 
 
+def test_cells_are_drawn_in_runs_of_one_colour():
+    assert render.runs("▁▂▃▄▅", [0, 1, 1, -1, -1]) == [("▁", 0), ("▂▃", 1), ("▄▅", -1)]
+    assert render.runs("", []) == []
+
+
 def test_chart_columns_and_week_ticks():
     assert render.columns(3, 12) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     assert render.columns(3, 40) == [i for i in range(3) for _ in range(6)]  # at most six wide

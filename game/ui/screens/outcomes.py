@@ -38,6 +38,7 @@ class Chart(Widget):
         self.var = var
         self.title = title
         self.marks = marks or []
+        self._moves: tuple[Style, Style] | None = None
         if var.description:
             self.tooltip = Content(var.description)
 
@@ -64,22 +65,27 @@ class Chart(Widget):
         cols = render.columns(len(values), plot)
         shown = [values[i] for i in cols]
         rows = render.chart(shown, lo, hi, len(cols), CHART_ROWS)
-        moves = [self._move_style(render.direction(var, v, values[0])) for v in shown]
+        moves = [render.direction(var, v, values[0]) for v in shown]
         for i, row in enumerate(rows):
             label = _axis(hi) if i == 0 else ""
             out.append(label.rjust(gutter - 2) + " ┤" if label else " " * (gutter - 1) + "│", style="dim")
-            for cell, style in zip(row, moves, strict=False):
-                out.append(cell, style=style)
+            for cells, move in render.runs(row, moves):
+                out.append(cells, style=self._move_style(move))
             out.append("\n")
         self._draw_axis(out, cols, gutter, _axis(lo))
         return out
 
     def _move_style(self, move: int) -> str | Style:
-        if move > 0:
-            return self.get_component_rich_style("chart--better", partial=True)
-        if move < 0:
-            return self.get_component_rich_style("chart--worse", partial=True)
-        return "bold"
+        if not move:
+            return "bold"
+        if self._moves is None:
+            self._moves = (self.get_component_rich_style("chart--better", partial=True),
+                           self.get_component_rich_style("chart--worse", partial=True))
+        return self._moves[0] if move > 0 else self._moves[1]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._moves = None
 
     def _draw_axis(self, out: Text, cols: list[int], gutter: int, floor: str) -> None:
         """The floor line with a tick at each labelled turn, the labels, and the marks."""
@@ -158,9 +164,8 @@ def group_rows(game: Game, group: str, width: int = 60, opening: list[Any] | Non
         shown = [values[i] for i in cols]
         out.append(name.ljust(name_width) + "  ", style="dim")
         spark = render.sparkline(shown, lo, hi, len(cols))
-        for cell, v in zip(spark, shown, strict=False):
-            move = render.direction(var, v, values[0])
-            out.append(cell, style=moves[0] if move > 0 else moves[1] if move < 0 else "bold")
+        for cells, move in render.runs(spark, [render.direction(var, v, values[0]) for v in shown]):
+            out.append(cells, style=moves[0] if move > 0 else moves[1] if move < 0 else "bold")
         out.append(f"  {render.value_text(var, game.v[var.slot])}\n")
         following = variables[n + 1] if n + 1 < len(variables) else None
         if cols and (following is None or (following.base if following.character else following.name) != key):
