@@ -82,10 +82,17 @@ def columns(count: int, width: int, widest: int = 6) -> list[int]:
 
 def peers(story: Story, var: Variable) -> list[Variable]:
     """The variables a chart of `var` is compared with: every case's copy of a character
-    variable, or the variable alone."""
-    if var.character is None:
-        return [var]
-    return [v for v in story.variables if v.character is not None and v.base == var.base]
+    variable; the counters of the player's approach (support against enforcement); the
+    story's numbers in the same group; else the variable alone."""
+    if var.character is not None:
+        return [v for v in story.variables if v.character is not None and v.base == var.base]
+    approach = approach_variables(story)
+    if var in approach:
+        return approach
+    if var.group:
+        return [v for v in story.variables if v.character is None and v.group == var.group
+                and v.track and is_numeric(v)]
+    return [var]
 
 
 def scale(var: Variable, values: Iterable[float]) -> tuple[float, float]:

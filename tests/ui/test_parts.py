@@ -51,6 +51,9 @@ def test_one_scale_per_comparison_from_zero_to_the_largest():
     assert render.scale(rank, [-2, 4]) == (-2, 4)
     assert [v.name for v in render.peers(story, trust)] == ["ana.trust", "ben.trust"]
     assert render.peers(story, rank) == [rank]
+    support = story.variable("support_actions")
+    # Support and enforcement are compared with each other, so they share a scale.
+    assert [v.name for v in render.peers(story, support)] == ["support_actions", "enforce_actions"]
 
 
 def test_a_case_is_charted_on_the_same_scale_as_the_others():
