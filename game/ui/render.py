@@ -6,11 +6,13 @@ Everything here returns plain strings: callers wrap them in `rich.text.Text`, ne
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Game, Story, Variable
+from ..engine.textsafe import one_line
 
 SPARKS = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -309,6 +311,18 @@ def value_text(var: Variable, value: Any) -> str:
     if var.type == "int" and var.display == "bar":
         return f"{value}/{var.max}"
     return number(value)
+
+
+def date_text(stamp: str) -> str:
+    """A stored time ('2026-12-02 04:18[:09]') as players read it, day first with the year:
+    '2 Dec 2026, 04:18'. Anything else is shown as it is, made safe for the terminal."""
+    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            when = time.strptime(stamp.strip()[:19], layout)
+        except ValueError:
+            continue
+        return f"{when.tm_mday} {time.strftime('%b %Y, %H:%M', when)}"
+    return one_line(stamp)
 
 
 def ending_line(title: str, category: str = "") -> str:

@@ -72,6 +72,12 @@ def test_better_decides_what_counts_as_an_improvement():
     assert render.direction(story.variable("ana.status"), "custody", "community") == 0
 
 
+def test_stored_times_read_day_first_with_the_year():
+    assert render.date_text("2026-12-02 04:18") == "2 Dec 2026, 04:18"  # the profile's runs
+    assert render.date_text("2026-12-02 04:18:09") == "2 Dec 2026, 04:18"  # a save
+    assert render.date_text("12-02\n04:18") == "12-02\\n04:18"  # not a time: shown safely
+
+
 def test_cells_are_drawn_in_runs_of_one_colour():
     assert render.runs("▁▂▃▄▅", [0, 1, 1, -1, -1]) == [("▁", 0), ("▂▃", 1), ("▄▅", -1)]
     assert render.runs("", []) == []
@@ -188,3 +194,15 @@ def test_opening_values_are_the_state_after_the_first_passage(tmp_path):
     assert housing.initial == 3 and opening[housing.slot] == 2  # set by the start passage
     assert render.series(game, housing, opening)[0] == 2
     session.close()
+
+
+def test_the_review_lists_earlier_runs_with_readable_dates():
+    from game.ui.screens.review import review_text
+
+    story = load_story(UI_STORY, cache_dir=False)
+    game = Game(story, seed=7)
+    while not game.ended:
+        game.choose(0)
+    runs = [{"key": "another run", "finished_at": "2014-04-07 09:30", "title": "A good week"}]
+    text = review_text(game, runs).plain
+    assert "  7 Apr 2014, 09:30  A good week" in text

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from ...engine import Game, Variable
+from ...engine.textsafe import terminal_safe
 from .. import render
 from ..profile import run_key
 from .dialogs import BackScreen
@@ -105,7 +106,8 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
     if finished:
         out.append("\nYour earlier runs\n", style="bold")
         for r in finished[-5:]:
-            out.append(f"  {r.get('finished_at', '')}  {r.get('title', r.get('ending', ''))}\n")
+            finished = render.date_text(str(r.get("finished_at", "")))
+            out.append(f"  {finished}  {terminal_safe(str(r.get('title', r.get('ending', ''))))}\n")
     out.rstrip()
     return out
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,6 +18,7 @@ from textual.widgets.option_list import Option
 from ...engine import SaveError
 from ...engine.saves import AUTOSAVE, QUICKSAVE, SaveSlot
 from ...engine.textsafe import one_line, terminal_safe
+from .. import render
 from ..widgets import SafeOptionList
 from .dialogs import ConfirmDialog, NameDialog, close
 
@@ -36,11 +36,7 @@ class SlotsListed(Message):
 
 def saved_on(saved_at: str) -> str:
     """A save's time as players read it, day first with the year: '2 Dec 2026, 04:18'."""
-    try:
-        when = time.strptime(saved_at[:19], "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return one_line(saved_at)
-    return f"{when.tm_mday} {time.strftime('%b %Y, %H:%M', when)}"
+    return render.date_text(saved_at)
 
 
 def slot_title(slot: SaveSlot) -> str:
