@@ -17,7 +17,7 @@ from .story import Story, build_story, pack_ir
 from .yamlsrc import MAX_FILE_BYTES
 
 # Bump when the IR changes shape or the loader checks more, so old cache files are not found.
-CACHE_FORMAT = b"iom-ir-5"
+CACHE_FORMAT = b"iom-ir-6"
 _MAGIC = b"IOMC"
 MAX_CACHE_BYTES = 1 << 30
 

@@ -35,6 +35,7 @@ _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SCENE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
+_BETTER = ("higher", "lower")
 
 STORY_KEYS = {
     "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
@@ -42,7 +43,7 @@ STORY_KEYS = {
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
     "type", "initial", "min", "max", "values", "label", "group", "display", "track",
-    "description", "unit",
+    "description", "unit", "better",
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
@@ -491,7 +492,7 @@ class _Builder:
         decl: dict[str, Any] = {
             "type": vtype, "label": name.replace("_", " ").capitalize(), "group": "",
             "display": "hidden", "track": False, "description": "", "unit": name.replace("_", " "),
-            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (),
+            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (), "better": "higher",
         }
         for key in ("label", "group", "description", "unit"):
             if key in m and src.want(m, key, (str,), f"'{key}'"):
@@ -504,6 +505,11 @@ class _Builder:
                           f"display must be one of {', '.join(_DISPLAYS)}")
         if "track" in m and src.want(m, "track", (bool,), "'track'"):
             decl["track"] = m["track"]
+        if "better" in m and src.want(m, "better", (str,), "'better'"):
+            if m["better"] in _BETTER:
+                decl["better"] = m["better"]
+            else:
+                src.error(*src.at_value(m, "better")[:2], "better must be higher or lower")
         if vtype == "int":
             for key in ("min", "max"):
                 if key in m and src.want(m, key, (int,), f"'{key}'"):

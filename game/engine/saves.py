@@ -282,3 +282,41 @@ def list_saves(saves_dir: Path, story: Story) -> list[SaveSlot]:
         slots.append(slot)
     slots.sort(key=lambda s: -s.mtime)
     return slots
+
+
+def delete_save(saves_dir: Path, name: str) -> None:
+    """Delete a slot's file; SaveError says why it couldn't be."""
+    path = slot_path(saves_dir, name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise SaveError(f"there is no save called '{name}'") from None
+    except OSError as exc:
+        raise SaveError(f"couldn't delete {path}: {exc.strerror or exc}") from None
+
+
+def rename_save(saves_dir: Path, old: str, new: str) -> Path:
+    """Give a slot another name, never replacing a save that has it already; SaveError says
+    why it couldn't be renamed (the file is then left as it was)."""
+    source, target = slot_path(saves_dir, old), slot_path(saves_dir, new)
+    if not source.is_file():
+        raise SaveError(f"there is no save called '{old}'")
+    if target.exists():
+        raise SaveError(f"there is already a save called '{new}'")
+    try:
+        # A hard link fails if the name was taken meanwhile, where a rename would replace it.
+        os.link(source, target)
+    except FileExistsError:
+        raise SaveError(f"there is already a save called '{new}'") from None
+    except OSError:
+        try:
+            os.rename(source, target)  # a file system without hard links
+        except OSError as exc:
+            raise SaveError(f"couldn't rename {source}: {exc.strerror or exc}") from None
+        return target
+    try:
+        source.unlink()
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise SaveError(f"couldn't rename {source}: {exc.strerror or exc}") from None
+    return target

@@ -41,6 +41,8 @@ class Variable:
     # The case the variable belongs to: its character, or the `character` of the scene file
     # that declared it.
     case: str | None = None
+    # Which way is an improvement: "higher" (the default) or "lower" (e.g. offences).
+    better: str = "higher"
 
 
 @dataclass(frozen=True, slots=True)
@@ -656,7 +658,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
             min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
             group=v["group"], display=v["display"], track=v["track"],
-            description=v["description"], unit=v["unit"],
+            description=v["description"], unit=v["unit"], better=v.get("better", "higher"),
             character=None if v["character"] is None else characters[v["character"]].id,
             case=None if v["case"] is None else characters[v["case"]].id,
         )
