@@ -543,7 +543,7 @@ class Game:
                     continue
                 enabled = False
                 if rng and draws:
-                    ch.reason(self)  # type: ignore[misc]
+                    ch.reason(self)
             for slot, amount_fn in cost:
                 if v[slot] < amount_fn(self) and enabled:
                     enabled = False

@@ -562,7 +562,7 @@ class _Builder:
                 src.error(*src.at_value(doc, "scene")[:2],
                           f"scene id '{scene}' must be names joined by dots (letters, digits, _)")
                 return None
-            return scene
+            return str(scene)
         parts = list(Path(src.rel).with_suffix("").parts)
         scene = ".".join(parts)
         if not _SCENE_ID.match(scene):

@@ -341,13 +341,13 @@ def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]],
 
     if kind == "sequence":
         def pick(st: Any) -> int:
-            return min(st.visits[node_index], count) - 1
+            return int(min(st.visits[node_index], count)) - 1
     elif kind == "cycle":
         def pick(st: Any) -> int:
-            return (st.visits[node_index] - 1) % count
+            return int(st.visits[node_index] - 1) % count
     else:
         def pick(st: Any) -> int:
-            return st.randint(0, count - 1)
+            return int(st.randint(0, count - 1))
 
     def variation(st: Any, out: list[str]) -> None:
         r = alternatives[max(0, pick(st))]

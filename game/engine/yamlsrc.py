@@ -233,7 +233,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
     try:
         loader = yaml.CSafeLoader
     except AttributeError:  # pragma: no cover - only without libyaml
-        loader = yaml.SafeLoader  # type: ignore[assignment,misc]
+        loader = yaml.SafeLoader  # type: ignore[assignment]
     events = yaml.parse(text, Loader=loader)
     stack: list[Any] = []  # containers being built
     keys: list[Any] = []  # for maps: pending key (or _NOKEY); for seqs: unused
