@@ -135,8 +135,27 @@ class StoryServer(LanguageServer):
     def uri(self, state: StoryState, rel: str) -> str:
         return (state.root / rel).as_uri()
 
-    def location(self, state: StoryState, span: Span) -> lsp.Location:
-        return lsp.Location(self.uri(state, span.file), _range(span))
+    def location(self, state: StoryState, index: StoryIndex, span: Span) -> lsp.Location:
+        return lsp.Location(self.uri(state, span.file), self.range(index, span))
+
+    # Spans count characters; the client counts in the encoding agreed at start-up (UTF-16
+    # unless it asked for UTF-8 or UTF-32), so columns are converted on every way in and out.
+    def to_client(self, line: str, column: int) -> int:
+        return int(self.workspace.position_codec.client_num_units(line[:column]))
+
+    def from_client(self, line: str, character: int) -> int:
+        units = self.workspace.position_codec.client_num_units
+        count = 0
+        for i, ch in enumerate(line):
+            if count >= character:
+                return i
+            count += units(ch)
+        return len(line)
+
+    def range(self, index: StoryIndex, span: Span) -> lsp.Range:
+        line = index.line(span.file, span.line)
+        return lsp.Range(lsp.Position(span.line, self.to_client(line, span.start)),
+                         lsp.Position(span.line, self.to_client(line, span.end)))
 
     # -- diagnostics ---------------------------------------------------------------------
     def schedule_check(self, uri: str) -> None:
@@ -194,6 +213,7 @@ class StoryServer(LanguageServer):
         if line < len(lines):
             m = re.compile(r"[^\s,:\[\]{}()]+").match(lines[line], col)
             end = m.end() if m else max(col + 1, len(lines[line].rstrip()))
+            col, end = self.to_client(lines[line], col), self.to_client(lines[line], end)
         severity = lsp.DiagnosticSeverity.Error if p.severity == "error" else lsp.DiagnosticSeverity.Warning
         return lsp.Diagnostic(lsp.Range(lsp.Position(line, col), lsp.Position(line, end)), p.message,
                               severity=severity, source="iom")
@@ -241,10 +261,6 @@ def _flat(value: Any, width: int = 200) -> str:
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
-def _range(span: Span) -> lsp.Range:
-    return lsp.Range(lsp.Position(span.line, span.start), lsp.Position(span.line, span.end))
-
-
 def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float = 0.3) -> StoryServer:
     """The server with every feature registered."""
     server = StoryServer(runs, search_seconds, debounce)
@@ -271,7 +287,8 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             return None
         state, rel = found
         index = ls.index(state)
-        ref = index.ref_at(rel, params.position.line, params.position.character)
+        line = params.position.line
+        ref = index.ref_at(rel, line, ls.from_client(index.line(rel, line), params.position.character))
         return (state, index, ref) if ref is not None else None
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -281,7 +298,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             return None
         state, index, ref = hit
         span = index.declaration(ref.kind, ref.name)
-        return ls.location(state, span) if span is not None else None
+        return ls.location(state, index, span) if span is not None else None
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     def references(ls: StoryServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
@@ -289,7 +306,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         if hit is None:
             return None
         state, index, ref = hit
-        return [ls.location(state, r.span) for r in index.references(ref.kind, ref.name)
+        return [ls.location(state, index, r.span) for r in index.references(ref.kind, ref.name)
                 if params.context.include_declaration or not r.decl]
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -297,7 +314,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         hit = ref_at(ls, params)
         if hit is None or hit[2].kind not in ("node", "var") or hit[1].declaration(hit[2].kind, hit[2].name) is None:
             return None
-        return _range(hit[2].edit)
+        return ls.range(hit[1], hit[2].edit)
 
     @server.feature(lsp.TEXT_DOCUMENT_RENAME)
     def rename(ls: StoryServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
@@ -320,7 +337,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             return None
         changes: dict[str, list[lsp.TextEdit]] = {}
         for r in index.references(ref.kind, ref.name):
-            changes.setdefault(ls.uri(state, r.edit.file), []).append(lsp.TextEdit(_range(r.edit), new))
+            changes.setdefault(ls.uri(state, r.edit.file), []).append(lsp.TextEdit(ls.range(index, r.edit), new))
         return lsp.WorkspaceEdit(changes=changes)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
@@ -337,7 +354,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             text = _char_hover(state, index, ref.name)
         if not text:
             return None
-        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), _range(ref.span))
+        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), ls.range(index, ref.span))
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbol(ls: StoryServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
@@ -346,7 +363,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             return []
         state, rel = found
         index = ls.index(state)
-        return _document_symbols(index, rel)
+        return _document_symbols(ls, index, rel)
 
     @server.feature(lsp.WORKSPACE_SYMBOL)
     def workspace_symbol(ls: StoryServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
@@ -356,7 +373,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             index = ls.index(state)
             for sym, kind, span, container in _all_symbols(index):
                 if query in sym.lower():
-                    out.append(lsp.WorkspaceSymbol(location=ls.location(state, span), name=sym, kind=kind,
+                    out.append(lsp.WorkspaceSymbol(location=ls.location(state, index, span), name=sym, kind=kind,
                                                    container_name=container))
         return out
 
@@ -580,16 +597,16 @@ def _all_symbols(index: StoryIndex) -> list[tuple[str, lsp.SymbolKind, Span, str
     return out
 
 
-def _document_symbols(index: StoryIndex, rel: str) -> list[lsp.DocumentSymbol]:
+def _document_symbols(ls: StoryServer, index: StoryIndex, rel: str) -> list[lsp.DocumentSymbol]:
     text = index.texts.get(rel, "")
     last = max(text.count("\n"), 0)
     out: list[lsp.DocumentSymbol] = []
     for var in index.variables.values():
         if var.span.file == rel:
-            out.append(lsp.DocumentSymbol(var.name, lsp.SymbolKind.Variable, _range(var.span), _range(var.span)))
+            out.append(lsp.DocumentSymbol(var.name, lsp.SymbolKind.Variable, ls.range(index, var.span), ls.range(index, var.span)))
     for char in index.characters.values():
         if char.span.file == rel:
-            out.append(lsp.DocumentSymbol(char.id, lsp.SymbolKind.Class, _range(char.span), _range(char.span)))
+            out.append(lsp.DocumentSymbol(char.id, lsp.SymbolKind.Class, ls.range(index, char.span), ls.range(index, char.span)))
     nodes = sorted((n for n in index.nodes.values() if n.span.file == rel), key=lambda n: n.span.line)
     children = []
     for i, node in enumerate(nodes):
@@ -598,7 +615,7 @@ def _document_symbols(index: StoryIndex, rel: str) -> list[lsp.DocumentSymbol]:
         title = node.body.get("title") if isinstance(node.body, dict) else None
         children.append(lsp.DocumentSymbol(node.id.rsplit(".", 1)[1],
                                            lsp.SymbolKind.Event if node.event else lsp.SymbolKind.Function,
-                                           whole, _range(node.span),
+                                           whole, ls.range(index, node.span),
                                            detail=_flat(title, 80) if isinstance(title, str) else None))
     scene = index.scenes.get(rel)
     if scene is not None:
@@ -615,7 +632,7 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
     if pos.line >= len(lines):
         return []
     line = lines[pos.line]
-    before = line[:pos.character]
+    before = line[:ls.from_client(line, pos.character)]
     index = ls.index(state)
     path = key_path(lines, pos.line)
     m = re.match(r"\s*(?:-\s+)*(?:([A-Za-z_][A-Za-z0-9_.]*|'[^']*'|\"[^\"]*\")\s*:\s)?(.*)\Z", before)
@@ -623,7 +640,7 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
     value = m.group(2) if m else before
     scene = index.scenes.get(rel, "")
     typed = re.search(r"[A-Za-z0-9_.<>-]*\Z", before)
-    start = pos.character - len(typed.group()) if typed else pos.character
+    start = ls.to_client(line, len(before) - len(typed.group()) if typed else len(before))
 
     def edit(label: str) -> lsp.TextEdit:
         return lsp.TextEdit(lsp.Range(lsp.Position(pos.line, start), pos), label)

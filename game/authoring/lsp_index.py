@@ -91,6 +91,14 @@ class StoryIndex:
     variables: dict[str, VarDecl] = field(default_factory=dict)
     characters: dict[str, CharDecl] = field(default_factory=dict)
     refs: dict[str, list[Ref]] = field(default_factory=dict)  # file -> refs in order
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def line(self, file: str, line: int) -> str:
+        """One line of a file's text ('' past the end)."""
+        lines = self._lines.get(file)
+        if lines is None:
+            lines = self._lines[file] = self.texts.get(file, "").split("\n")
+        return lines[line] if 0 <= line < len(lines) else ""
 
     def ref_at(self, file: str, line: int, character: int) -> Ref | None:
         """The name at a position, if there is one."""

@@ -53,3 +53,12 @@ async def client(lsp_client: LanguageClient):
         root_uri=ROOT.as_uri()))
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV))
+async def neovim(lsp_client: LanguageClient):
+    """A client that, like Neovim, asks for positions in UTF-8 bytes."""
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("neovim"), root_uri=ROOT.as_uri()))
+    yield
+    await lsp_client.shutdown_session()

@@ -324,3 +324,25 @@ async def test_a_file_that_is_not_yaml_still_leaves_the_rest_navigable(client: L
     symbols = await client.text_document_document_symbol_async(
         lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(scratch))))
     assert symbols == []
+
+
+async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageClient):
+    text = open_doc(neovim, HOUSING)
+    line = "Go with her to the housing association's office and ask for a payment plan."
+    edited = text.replace(line, '"Café — {partnership} and {scor}"', 1)
+    change_doc(neovim, HOUSING, edited, 2)
+    found = errors(await diagnostics(neovim, HOUSING, lambda d: bool(errors(d))))
+    row = edited.split("\n")[find(edited, "{scor}").line]
+    utf8 = len(row[:row.index("scor")].encode("utf-8"))
+    assert [(d.range.start.character, d.range.end.character) for d in found] == [(utf8, utf8 + 4)]
+    assert "unknown variable 'scor'" in found[0].message
+    at = find(edited, "{partnership}")
+    column = len(row[:row.index("partnership") + 2].encode("utf-8"))
+    result = await neovim.text_document_definition_async(
+        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(HOUSING)), lsp.Position(at.line, column)))
+    assert isinstance(result, lsp.Location) and result.uri == uri(SHIPPED / "story.yaml")
+    hover = await neovim.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(HOUSING)), lsp.Position(at.line, column)))
+    assert hover is not None and hover.range is not None
+    start = len(row[:row.index("partnership")].encode("utf-8"))
+    assert (hover.range.start.character, hover.range.end.character) == (start, start + len("partnership"))
