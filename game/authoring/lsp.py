@@ -349,9 +349,9 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         if ref.kind == "node":
             text = _node_hover(ls, state, index, ref.name)
         elif ref.kind == "var":
-            text = _var_hover(state, index, ref.name)
+            text = _var_hover(index, ref.name)
         else:
-            text = _char_hover(state, index, ref.name)
+            text = _char_hover(index, ref.name)
         if not text:
             return None
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), ls.range(index, ref.span))
@@ -456,39 +456,43 @@ def _md(text: Any) -> str:
 
 
 def _node_hover(ls: StoryServer, state: StoryState, index: StoryIndex, node_id: str) -> str:
+    """A node: what it is and says, then how it is reached (Markdown, blocks apart)."""
     node = index.nodes.get(node_id)
     if node is None:
         return f"`{_flat(node_id)}`: no such node"
     body = node.body if isinstance(node.body, dict) else {}
     title = body.get("title")
-    lines = [f"**{_md(title)}** `{_flat(node_id)}`" if title else f"`{_flat(node_id)}`",
-             f"{'event' if node.event else 'node'} in scene `{_flat(node.scene)}`, "
-             f"{_flat(node.span.file)}:{node.span.line + 1}"]
+    blocks = [(f"**{_md(title)}** `{_flat(node_id)}`" if title else f"`{_flat(node_id)}`")
+              + f"  \n{'event' if node.event else 'node'} in scene `{_flat(node.scene)}`, "
+              f"{_flat(node.span.file)}:{node.span.line + 1}"]
     first = _first_text(body)
     if first:
-        lines.append(f"> {_md(first)}")
+        blocks.append(f"> {_md(first)}")
+    facts = []
     event = body.get("event") if isinstance(body.get("event"), dict) else None
     if event is not None:
         if event.get("if") is not None:
-            lines.append(f"- offered when: `{_flat(event['if'])}`")
+            facts.append(f"- offered when: `{_flat(event['if'])}`")
         if isinstance(event.get("cost"), dict):
-            lines.append("- cost: " + ", ".join(f"{_flat(k)} {_flat(v)}" for k, v in event["cost"].items()))
+            facts.append("- cost: " + ", ".join(f"{_flat(k)} {_flat(v)}" for k, v in event["cost"].items()))
         flags = [k for k in ("forced", "once") if event.get(k) is True]
         if flags:
-            lines.append(f"- {', '.join(flags)}")
+            facts.append(f"- {', '.join(flags)}")
     ending = body.get("ending") if isinstance(body.get("ending"), dict) else None
     if ending is not None:
-        lines.append(f"- ending `{_flat(ending.get('id', ''))}`: {_md(ending.get('title', ''))}"
+        facts.append(f"- ending `{_flat(ending.get('id', ''))}`: {_md(ending.get('title', ''))}"
                      + (f" ({_md(ending['category'])})" if ending.get("category") else ""))
     choices = body.get("choices")
     if isinstance(choices, list):
-        lines.append(f"- {len(choices)} choice{'' if len(choices) == 1 else 's'}")
-    lines.append("")
-    lines.extend(_reach_lines(ls, state, node_id))
-    return "\n".join(lines)
+        facts.append(f"- {len(choices)} choice{'' if len(choices) == 1 else 's'}")
+    if facts:
+        blocks.append("\n".join(facts))
+    blocks.extend(_reach_blocks(ls, state, node_id))
+    return "\n\n".join(blocks)
 
 
-def _reach_lines(ls: StoryServer, state: StoryState, node_id: str) -> list[str]:
+def _reach_blocks(ls: StoryServer, state: StoryState, node_id: str) -> list[str]:
+    """Whether and how a node is reached: iom check's proof, random playtests, a path."""
     story = state.story
     if story is None or node_id not in story.node_index:
         return ["**Reached:** not known until the story loads without errors"]
@@ -497,46 +501,46 @@ def _reach_lines(ls: StoryServer, state: StoryState, node_id: str) -> list[str]:
     if proven:
         out.append(f"**Reachable:** no. {_md(proven[0].message)}")
     report = state.playtest
-    if report is not None and node_id in report.node_ids:
+    if report is not None and node_id in report.node_ids and report.runs:
         n = report.node_visits[report.node_ids.index(node_id)]
         stale = "" if state.playtest_hash == story.content_hash else " (before the latest edits; refreshing)"
-        if report.runs:
-            out.append(f"**Random playtests:** reached in {n:,} of {report.runs:,} runs "
-                       f"({100 * n / report.runs:.1f}%, seed {report.seed}){stale}")
+        out.append(f"**Random playtests:** reached in {n:,} of {report.runs:,} runs "
+                   f"({100 * n / report.runs:.1f}%, seed {report.seed}){stale}")
     elif state.playtest_busy:
         out.append("**Random playtests:** running in the background; hover again in a moment")
     found = ls.path_to(state, story, node_id)
     if found is None:
         out.append("**Shortest path:** being worked out in the background; hover again in a moment")
     elif found is False:
-        out.append("**Shortest path:** the search failed (see `iom playtest --exhaustive`)")
+        out.append("**Shortest path:** the search failed; `iom playtest --exhaustive` says why")
     elif found.path is None:
-        word = "can't be reached" if found.complete else "was not reached by the search"
-        out.append(f"**Reachable:** no: it {word}" if not proven else "")
+        if not proven:
+            out.append("**Reachable:** no: " + ("the search proves it can't be reached" if found.complete
+                                                 else "the search did not reach it (nor prove it can't be)"))
     else:
         which = "Shortest path" if found.path_shortest else "A path (not proven the shortest)"
-        out.append(f"**{which}**, {len(found.path)} choice{'' if len(found.path) == 1 else 's'}"
-                   + (f" with `--seed {found.path_seed}`" if found.path_seed is not None else "") + ":")
+        seed = f" with `--seed {found.path_seed}`" if found.path_seed is not None else ""
         steps = found.path
-        shown = steps if len(steps) <= 12 else steps[:5] + [None] + steps[-5:]
-        for n, step in enumerate(shown, 1):
-            if step is None:
-                out.append(f"   … {len(steps) - 10} more …")
-            else:
-                number = n if n <= 5 or len(steps) <= 12 else len(steps) - (len(shown) - n)
-                out.append(f"{number}. at `{_flat(step.node)}`: {_md(step.text)}")
+        out.append(f"**{which}**, {len(steps)} choice{'' if len(steps) == 1 else 's'}{seed}:")
         if not steps:
-            out.append("   (entered at the very start)")
-    return [line for line in out if line]
+            out.append("(it is entered at the very start)")
+        numbered = list(enumerate(steps, 1))
+        parts = [numbered] if len(steps) <= 12 else [numbered[:5], numbered[-5:]]
+        for k, part in enumerate(parts):
+            if k:
+                out.append(f"… {len(steps) - 10} more …")
+            out.append("\n".join(f"{n}. at `{_flat(step.node)}`: {_md(step.text)}" for n, step in part))
+    return out
 
 
-def _var_hover(state: StoryState, index: StoryIndex, name: str) -> str:
+def _var_hover(index: StoryIndex, name: str) -> str:
+    """A variable: label, type, range, starting values and description."""
     decl = index.variables.get(name)
     if decl is None:
         return ""
     body = decl.body if isinstance(decl.body, dict) else {}
     per = " (each character's own)" if decl.per_character else ""
-    lines = [f"**{_md(body.get('label', name))}** `{_flat(name)}`{per}",
+    lines = [f"**{_md(body.get('label', name))}** `{_flat(name)}`{per}  \n"
              f"declared at {_flat(decl.span.file)}:{decl.span.line + 1}"]
     kind = body.get("type", "?")
     if kind == "int":
@@ -553,32 +557,33 @@ def _var_hover(state: StoryState, index: StoryIndex, name: str) -> str:
         extras.append("tracked over the year")
     if extras:
         lines.append("- " + ", ".join(extras))
-    if decl.per_character:
-        story = state.story
-        if story is not None:
-            starts = [f"{c.id} {_flat(story.variable(f'{c.id}.{name}').initial)}" for c in story.characters
-                      if f"{c.id}.{name}" in story.var_index]
-            if starts:
-                lines.append("- each starts at: " + ", ".join(starts))
+    if decl.per_character and index.characters:
+        starts = []
+        for cid, char in index.characters.items():
+            own = char.body.get("initial") if isinstance(char.body, dict) else None
+            value = own[name] if isinstance(own, dict) and name in own else body.get("initial", "…")
+            starts.append(f"{_flat(cid)} {_flat(value)}")
+        lines.append("- each starts at: " + ", ".join(starts))
     if body.get("description"):
         lines.append("")
         lines.append(_md(body["description"]))
     return "\n".join(lines)
 
 
-def _char_hover(state: StoryState, index: StoryIndex, cid: str) -> str:
+def _char_hover(index: StoryIndex, cid: str) -> str:
+    """A character: name, description and scenes."""
     decl = index.characters.get(cid)
     if decl is None:
         return ""
     body = decl.body
     name = body if isinstance(body, str) else (body.get("name") if isinstance(body, dict) else None) or cid.capitalize()
-    lines = [f"**{_md(name)}** `{_flat(cid)}`, a character", f"declared at story.yaml:{decl.span.line + 1}"]
+    lines = [f"**{_md(name)}** `{_flat(cid)}`, a character  \ndeclared at story.yaml:{decl.span.line + 1}"]
     if isinstance(body, dict) and body.get("description"):
         lines.append(_md(body["description"]))
     scenes = sorted({n.scene for n in index.nodes.values() if n.scene.split(".")[0] == cid})
     if scenes:
-        lines.append(f"- scenes: {', '.join(_flat(s) for s in scenes)}")
-    return "\n".join(lines)
+        lines.append(f"Scenes: {', '.join(f'`{_flat(s)}`' for s in scenes)}")
+    return "\n\n".join(lines)
 
 
 # -- symbols ---------------------------------------------------------------------------------

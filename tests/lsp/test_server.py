@@ -253,13 +253,24 @@ async def test_hover_on_a_variable_and_an_event(client: LanguageClient):
     assert "**Goodwill with partners** `partnership`" in hover.contents.value
     assert "int, 0..10, starts at 5" in hover.contents.value
     assert "probation" in hover.contents.value  # the description
-    other = SHIPPED / "becky" / "case.yaml"
-    case_text = open_doc(client, other)
-    at = case_text.find("goto: evict")
-    if at >= 0:  # an event named in a goto, if the story has one
-        pos = inside(case_text, "goto: evict", "evict")
-        hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(other)), pos))
-        assert hover is not None
+    # On an event's own name: what it is offered on and what it costs.
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "  evict:\n", "evict")))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "**Notice seeking possession** `becky.housing.evict`  \nevent in scene `becky.housing`" in hover.contents.value
+    assert "- offered when: `becky_evict and" in hover.contents.value
+    assert "- cost: hours 1" in hover.contents.value and "- forced" in hover.contents.value
+    # On a character, in a character variable.
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "becky.accommodation += 1", "becky")))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert hover.contents.value.startswith("**Becky** `becky`, a character")
+    assert "`becky.housing`" in hover.contents.value
+    # A character variable lists each character's starting value.
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "becky.accommodation += 1", "accommodation")))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "(each character's own)" in hover.contents.value and "stokesy 2" in hover.contents.value
 
 
 async def test_document_and_workspace_symbols(client: LanguageClient):
@@ -346,3 +357,61 @@ async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageCl
     assert hover is not None and hover.range is not None
     start = len(row[:row.index("partnership")].encode("utf-8"))
     assert (hover.range.start.character, hover.range.end.character) == (start, start + len("partnership"))
+
+
+async def test_hover_on_a_small_story_gives_the_shortest_path_and_proves_the_unreachable(
+        client: LanguageClient, tmp_path: Path):
+    root = tmp_path / "small"
+    (root / "case").mkdir(parents=True)
+    (root / "story.yaml").write_text("id: small\ntitle: Small\nstart: case.a.start\n"
+                                     "variables:\n  met: {type: bool}\n", encoding="utf-8")
+    scene = root / "case" / "a.yaml"
+    text = scene.write_text("""\
+nodes:
+  start:
+    text: A door.
+    choices:
+      - text: Knock.
+        goto: hall
+      - text: Wait.
+        goto: start
+  hall:
+    title: The hall
+    text: A hall.
+    choices:
+      - text: Go up.
+        effects: [met = true]
+        goto: landing
+  landing:
+    text: A landing.
+    ending: {id: up, title: Up}
+  attic:
+    text: Nobody comes here.
+    choices:
+      - text: Down.
+        if: met
+        goto: landing
+""", encoding="utf-8")
+    text = open_doc(client, scene)
+    await diagnostics(client, scene, lambda d: bool(d))
+
+    async def hover_until(needle: str, ready: str) -> str:
+        value = ""
+        for _ in range(120):  # the playtest and the search run in the background
+            hover = await client.text_document_hover_async(
+                lsp.HoverParams(lsp.TextDocumentIdentifier(uri(scene)), inside(text, needle, needle.split()[-1])))
+            assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+            value = hover.contents.value
+            if ready in value and "being worked out" not in value and "running in the background" not in value:
+                return value
+            await asyncio.sleep(0.25)
+        raise AssertionError(value)
+
+    value = await hover_until("goto: landing", "**Shortest path**")
+    assert "reached in 10 of 10 runs (100.0%" in value
+    assert "**Shortest path**, 2 choices:" in value
+    assert "1. at `case.a.start`: Knock." in value and "2. at `case.a.hall`: Go up." in value
+    value = await hover_until("  attic", "**Reachable:**")
+    assert "**Reachable:** no." in value and "can't be reached" in value
+    assert "reached in 0 of 10 runs" in value
+    assert "**The hall** `case.a.hall`" in await hover_until("goto: hall", "**Shortest path**")
