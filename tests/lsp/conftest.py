@@ -34,6 +34,14 @@ def inside(text: str, needle: str, word: str, occurrence: int = 0) -> lsp.Positi
     return lsp.Position(p.line, p.character + needle.index(word) + 1)
 
 
+@pytest.fixture
+def story(tmp_path: Path) -> Path:
+    """A copy of the shipped story, for a test of its own."""
+    root = tmp_path / "story"
+    shutil.copytree(SHIPPED, root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def broken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the shipped story with a bad node reference and a file that isn't YAML."""
@@ -46,7 +54,7 @@ def broken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV), scope="module")
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
@@ -55,7 +63,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV), scope="module")
 async def neovim(lsp_client: LanguageClient):
     """A client that, like Neovim, asks for positions in UTF-8 bytes."""
     await lsp_client.initialize_session(lsp.InitializeParams(

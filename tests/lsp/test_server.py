@@ -1,9 +1,12 @@
-"""`iom lsp` end to end: a real LSP client over stdio, on the shipped story and a broken copy."""
+"""`iom lsp` end to end: a real LSP client over stdio, on the shipped story and a broken copy.
+
+One server serves the whole module; each test that edits works on its own copy of the shipped
+story, which the server treats as a story of its own, so no test sees another's buffers.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,7 +19,9 @@ from game.authoring.analysis import check_story
 
 from .conftest import SHIPPED, find, inside
 
-HOUSING = SHIPPED / "becky" / "housing.yaml"
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SHIPPED_HOUSING = SHIPPED / "becky" / "housing.yaml"
 
 
 def uri(path: Path) -> str:
@@ -53,32 +58,34 @@ def errors(diags: Sequence[lsp.Diagnostic]) -> list[lsp.Diagnostic]:
 
 # -- diagnostics -----------------------------------------------------------------------------
 
-async def test_diagnostics_follow_the_buffer_and_clear_when_fixed(client: LanguageClient):
-    text = open_doc(client, HOUSING)
-    assert errors(await diagnostics(client, HOUSING, lambda d: True)) == []
+async def test_diagnostics_follow_the_buffer_and_clear_when_fixed(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
+    assert errors(await diagnostics(client, housing, lambda d: True)) == []
     bad = text.replace("goto: evict_office", "goto: evict_ofice", 1)
     # Several quick edits are checked once they settle: the last one counts.
-    change_doc(client, HOUSING, text.replace("goto: evict_office", "goto: evict_of", 1), 2)
-    change_doc(client, HOUSING, bad, 3)
-    found = errors(await diagnostics(client, HOUSING, lambda d: bool(errors(d))))
+    change_doc(client, housing, text.replace("goto: evict_office", "goto: evict_of", 1), 2)
+    change_doc(client, housing, bad, 3)
+    found = errors(await diagnostics(client, housing, lambda d: bool(errors(d))))
     assert [d.message for d in found] == ["unknown node 'evict_ofice'; did you mean 'evict_office'?"]
     at = find(bad, "evict_ofice")
     assert found[0].range == lsp.Range(at, lsp.Position(at.line, at.character + len("evict_ofice")))
     assert found[0].source == "iom"
-    change_doc(client, HOUSING, text, 4)
-    assert errors(await diagnostics(client, HOUSING, lambda d: not errors(d))) == []
+    change_doc(client, housing, text, 4)
+    assert errors(await diagnostics(client, housing, lambda d: not errors(d))) == []
 
 
-async def test_an_edit_in_one_file_shows_errors_in_the_others(client: LanguageClient):
-    story_yaml = SHIPPED / "story.yaml"
+async def test_an_edit_in_one_file_shows_errors_in_the_others(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    story_yaml = story / "story.yaml"
     text = open_doc(client, story_yaml)
     await diagnostics(client, story_yaml, lambda d: True)
     change_doc(client, story_yaml, text.replace("\n  partnership:\n", "\n  partnershp:\n", 1), 2)
-    found = await diagnostics(client, HOUSING, lambda d: bool(errors(d)))
+    found = await diagnostics(client, housing, lambda d: bool(errors(d)))
     assert any("unknown variable 'partnership'" in d.message and "did you mean 'partnershp'" in d.message
                for d in found)
     change_doc(client, story_yaml, text, 3)
-    assert errors(await diagnostics(client, HOUSING, lambda d: not errors(d))) == []
+    assert errors(await diagnostics(client, housing, lambda d: not errors(d))) == []
 
 
 async def test_a_broken_copy_gets_the_same_problems_as_iom_check(client: LanguageClient, broken_story: Path):
@@ -97,21 +104,22 @@ async def test_a_broken_copy_gets_the_same_problems_as_iom_check(client: Languag
 
 # -- definition, references, rename --------------------------------------------------------
 
-async def test_definition_of_nodes_variables_and_characters(client: LanguageClient):
-    text = open_doc(client, HOUSING)
-    story_text = (SHIPPED / "story.yaml").read_text(encoding="utf-8")
+async def test_definition_of_nodes_variables_and_characters(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
+    story_text = (story / "story.yaml").read_text(encoding="utf-8")
 
     async def definition(pos: lsp.Position) -> lsp.Location:
         result = await client.text_document_definition_async(
-            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(HOUSING)), pos))
+            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
         assert isinstance(result, lsp.Location), result
         return result
 
     node = await definition(inside(text, "goto: evict_office", "evict_office"))
-    assert node.uri == uri(HOUSING)
+    assert node.uri == uri(housing)
     assert node.range.start == find(text, "\n  evict_office:").__class__(find(text, "\n  evict_office:").line + 1, 2)
     var = await definition(inside(text, "- support_actions += 1", "support_actions"))
-    assert var.uri == uri(SHIPPED / "story.yaml")
+    assert var.uri == uri(story / "story.yaml")
     assert var.range.start == inside(story_text, "\n  support_actions:", "support_actions").__class__(
         find(story_text, "\n  support_actions:").line + 1, 2)
     char_var = await definition(inside(text, "becky.accommodation += 1", "accommodation"))
@@ -120,14 +128,15 @@ async def test_definition_of_nodes_variables_and_characters(client: LanguageClie
     assert story_text.splitlines()[char.range.start.line].strip().startswith("becky:")
 
 
-async def test_references_across_files(client: LanguageClient):
-    text = open_doc(client, HOUSING)
+async def test_references_across_files(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
     result = await client.text_document_references_async(lsp.ReferenceParams(
-        context=lsp.ReferenceContext(include_declaration=True), text_document=lsp.TextDocumentIdentifier(uri(HOUSING)),
+        context=lsp.ReferenceContext(include_declaration=True), text_document=lsp.TextDocumentIdentifier(uri(housing)),
         position=inside(text, "- partnership -= 1", "partnership")))
     assert result is not None
     files = {r.uri for r in result}
-    assert uri(SHIPPED / "story.yaml") in files and uri(HOUSING) in files and len(files) > 3
+    assert uri(story / "story.yaml") in files and uri(housing) in files and len(files) > 3
     for r in result:
         line = Path(r.uri.removeprefix("file://")).read_text(encoding="utf-8").splitlines()[r.range.start.line]
         assert line[r.range.start.character:r.range.end.character] == "partnership"
@@ -153,10 +162,9 @@ def apply(edit: lsp.WorkspaceEdit, root: Path) -> dict[str, str]:
     ("- support_actions += 1", "support_actions", "carrots"),
     ("becky.accommodation += 1", "accommodation", "housing_need"),
 ])
-async def test_rename_leaves_a_story_that_checks_clean(client: LanguageClient, tmp_path: Path, needle: str,
-                                                       word: str, new: str):
-    root = tmp_path / "story"
-    shutil.copytree(SHIPPED, root)
+async def test_rename_leaves_a_story_that_checks_clean(client: LanguageClient, story: Path, needle: str, word: str,
+                                                       new: str):
+    root = story
     housing = root / "becky" / "housing.yaml"
     text = open_doc(client, housing)
     pos = inside(text, needle, word)
@@ -177,13 +185,14 @@ async def test_rename_leaves_a_story_that_checks_clean(client: LanguageClient, t
     assert needle not in renamed and needle.replace(word, new) in renamed
 
 
-async def test_rename_refuses_a_bad_or_taken_name(client: LanguageClient):
-    text = open_doc(client, HOUSING)
+async def test_rename_refuses_a_bad_or_taken_name(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
     pos = inside(text, "goto: evict_office", "evict_office")
     for bad in ("two words", "evict_letter", "visited"):
         with pytest.raises(JsonRpcException):
             await client.text_document_rename_async(
-                lsp.RenameParams(lsp.TextDocumentIdentifier(uri(HOUSING)), pos, bad))
+                lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, bad))
 
 
 # -- completion ------------------------------------------------------------------------------
@@ -196,44 +205,46 @@ async def complete(client: LanguageClient, path: Path, text: str, pos: lsp.Posit
     return {item.label: item for item in result.items}
 
 
-async def test_completion_of_targets_names_functions_and_keys(client: LanguageClient):
-    text = open_doc(client, HOUSING)
+async def test_completion_of_targets_names_functions_and_keys(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
     at = find(text, "goto: evict_office")
     lines = text.split("\n")
 
     lines[at.line] = lines[at.line][:at.character] + "goto: ev"
-    items = await complete(client, HOUSING, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"evict_office", "evict_letter", "<hub>", "<end-turn>"} <= set(items)
     assert any(label.startswith("stokesy.") for label in items)  # other scenes' nodes, in full
     assert items["evict_office"].text_edit.new_text == "evict_office"  # type: ignore[union-attr]
 
     lines[at.line] = lines[at.line][:at.character] + "if: partnership > 2 and becky.t"
-    items = await complete(client, HOUSING, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"becky.trust", "stokesy.trust", "partnership", "visited", "chance", "becky", "becky.name"} <= set(items)
     assert items["becky.trust"].kind == lsp.CompletionItemKind.Variable
 
     lines[at.line] = lines[at.line][:at.character] + "if: visited(evi"
-    items = await complete(client, HOUSING, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert "evict_office" in items and "becky.trust" not in items
 
     lines[at.line] = lines[at.line][:at.character] + "on"
-    items = await complete(client, HOUSING, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"once", "fallback", "cost", "reason"} <= set(items) and "nodes" not in items
 
     lines[at.line] = lines[at.line][:at.character - 4] + "ev"  # where a node's keys go
-    items = await complete(client, HOUSING, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"event", "ending", "choices", "random"} <= set(items)
 
 
 # -- hover, symbols, code action ------------------------------------------------------------
 
-async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient):
-    text = open_doc(client, HOUSING)
-    await diagnostics(client, HOUSING, lambda d: True)
+async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
+    await diagnostics(client, housing, lambda d: True)
     pos = inside(text, "goto: evict_office", "evict_office")
     value = ""
     for _ in range(120):  # the playtest and the path search run in the background
-        hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(HOUSING)), pos))
+        hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
         assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
         value = hover.contents.value
         if "**Random playtests:** reached" in value and "path" in value and "being worked out" not in value:
@@ -245,38 +256,40 @@ async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient):
     assert "path" in value.lower() and "at `" in value
 
 
-async def test_hover_on_a_variable_and_an_event(client: LanguageClient):
-    text = open_doc(client, HOUSING)
+async def test_hover_on_a_variable_and_an_event(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(client, housing)
     hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "- partnership -= 1", "partnership")))
+        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "- partnership -= 1", "partnership")))
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "**Goodwill with partners** `partnership`" in hover.contents.value
     assert "int, 0..10, starts at 5" in hover.contents.value
     assert "probation" in hover.contents.value  # the description
     # On an event's own name: what it is offered on and what it costs.
     hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "  evict:\n", "evict")))
+        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "  evict:\n", "evict")))
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "**Notice seeking possession** `becky.housing.evict`  \nevent in scene `becky.housing`" in hover.contents.value
     assert "- offered when: `becky_evict and" in hover.contents.value
     assert "- cost: hours 1" in hover.contents.value and "- forced" in hover.contents.value
     # On a character, in a character variable.
     hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "becky.accommodation += 1", "becky")))
+        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "becky.accommodation += 1", "becky")))
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert hover.contents.value.startswith("**Becky** `becky`, a character")
     assert "`becky.housing`" in hover.contents.value
     # A character variable lists each character's starting value.
     hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(HOUSING)), inside(text, "becky.accommodation += 1", "accommodation")))
+        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "becky.accommodation += 1", "accommodation")))
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "(each character's own)" in hover.contents.value and "stokesy 2" in hover.contents.value
 
 
-async def test_document_and_workspace_symbols(client: LanguageClient):
-    open_doc(client, HOUSING)
+async def test_document_and_workspace_symbols(client: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    open_doc(client, housing)
     symbols = await client.text_document_document_symbol_async(
-        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(HOUSING))))
+        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(housing))))
     assert symbols is not None
     scene = [s for s in symbols if isinstance(s, lsp.DocumentSymbol) and s.name == "becky.housing"]
     assert scene and scene[0].kind == lsp.SymbolKind.Namespace
@@ -294,10 +307,10 @@ async def test_document_and_workspace_symbols(client: LanguageClient):
 
 
 async def test_play_from_here(client: LanguageClient):
-    text = open_doc(client, HOUSING)
+    text = open_doc(client, SHIPPED_HOUSING)
     line = find(text, "The housing association's office is in a business park").line
     actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri(HOUSING)), lsp.Range(lsp.Position(line, 3), lsp.Position(line, 3)),
+        lsp.TextDocumentIdentifier(uri(SHIPPED_HOUSING)), lsp.Range(lsp.Position(line, 3), lsp.Position(line, 3)),
         lsp.CodeActionContext(diagnostics=[])))
     assert actions is not None and len(actions) == 1
     action = actions[0]
@@ -337,12 +350,13 @@ async def test_a_file_that_is_not_yaml_still_leaves_the_rest_navigable(client: L
     assert symbols == []
 
 
-async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageClient):
-    text = open_doc(neovim, HOUSING)
+async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageClient, story: Path):
+    housing = story / "becky" / "housing.yaml"
+    text = open_doc(neovim, housing)
     line = "Go with her to the housing association's office and ask for a payment plan."
     edited = text.replace(line, '"Café — {partnership} and {scor}"', 1)
-    change_doc(neovim, HOUSING, edited, 2)
-    found = errors(await diagnostics(neovim, HOUSING, lambda d: bool(errors(d))))
+    change_doc(neovim, housing, edited, 2)
+    found = errors(await diagnostics(neovim, housing, lambda d: bool(errors(d))))
     row = edited.split("\n")[find(edited, "{scor}").line]
     utf8 = len(row[:row.index("scor")].encode("utf-8"))
     assert [(d.range.start.character, d.range.end.character) for d in found] == [(utf8, utf8 + 4)]
@@ -350,10 +364,10 @@ async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageCl
     at = find(edited, "{partnership}")
     column = len(row[:row.index("partnership") + 2].encode("utf-8"))
     result = await neovim.text_document_definition_async(
-        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(HOUSING)), lsp.Position(at.line, column)))
-    assert isinstance(result, lsp.Location) and result.uri == uri(SHIPPED / "story.yaml")
+        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column)))
+    assert isinstance(result, lsp.Location) and result.uri == uri(story / "story.yaml")
     hover = await neovim.text_document_hover_async(
-        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(HOUSING)), lsp.Position(at.line, column)))
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column)))
     assert hover is not None and hover.range is not None
     start = len(row[:row.index("partnership")].encode("utf-8"))
     assert (hover.range.start.character, hover.range.end.character) == (start, start + len("partnership"))
