@@ -242,14 +242,23 @@ class StoryServer(LanguageServer):
         key = (story.content_hash, node)
         if key in state.paths:
             return state.paths[key]
+        # Paths through an older version of the story are of no more use.
+        state.paths = {k: v for k, v in state.paths.items() if k[0] == story.content_hash}
         state.paths[key] = None
 
         def search() -> Any:
+            if state.story is not None and state.story.content_hash != story.content_hash:
+                return None  # edited while this waited its turn: the next hover asks again
             return pt.explore(story, max_states=50_000, max_seconds=self.search_seconds, path_to=node,
                               ruled_out=ruled_out(story))
 
         def done(f: Future[Any]) -> None:
-            state.paths[key] = f.result() if f.exception() is None else False
+            if f.exception() is not None:
+                state.paths[key] = False
+            elif f.result() is None:
+                state.paths.pop(key, None)
+            else:
+                state.paths[key] = f.result()
 
         self.player.submit(search).add_done_callback(done)
         return None
@@ -495,7 +504,7 @@ def _reach_blocks(ls: StoryServer, state: StoryState, node_id: str) -> list[str]
     """Whether and how a node is reached: iom check's proof, random playtests, a path."""
     story = state.story
     if story is None or node_id not in story.node_index:
-        return ["**Reached:** not known until the story loads without errors"]
+        return ["**Reached:** not known yet: the story is being checked, or has errors"]
     out = []
     proven = [p for p in state.problems if p.severity == "warning" and f"node '{node_id}' can't be reached" in p.message]
     if proven:
