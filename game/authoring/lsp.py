@@ -274,6 +274,22 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
     """The server with every feature registered."""
     server = StoryServer(runs, search_seconds, debounce)
 
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: StoryServer, params: lsp.InitializedParams) -> None:
+        # Story files changed outside the editor (another program, a git checkout) are checked
+        # again too, where the client can watch files for the server.
+        workspace = ls.client_capabilities.workspace
+        watching = workspace.did_change_watched_files if workspace is not None else None
+        if watching is not None and watching.dynamic_registration:
+            ls.client_register_capability(lsp.RegistrationParams([lsp.Registration(
+                "iom-story-files", lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                lsp.DidChangeWatchedFilesRegistrationOptions([lsp.FileSystemWatcher("**/*.{yaml,yml}")]))]))
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def files_changed(ls: StoryServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            ls.schedule_check(change.uri)
+
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: StoryServer, params: lsp.DidOpenTextDocumentParams) -> None:
         ls.schedule_check(params.text_document.uri)

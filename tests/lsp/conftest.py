@@ -34,6 +34,16 @@ def inside(text: str, needle: str, word: str, occurrence: int = 0) -> lsp.Positi
     return lsp.Position(p.line, p.character + needle.index(word) + 1)
 
 
+def accept_registrations(client: LanguageClient) -> None:
+    """Answer the server's request to watch files, as an editor does."""
+    registered: list[lsp.Registration] = []
+    client.registrations = registered  # type: ignore[attr-defined]
+
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        registered.extend(params.registrations)
+
+
 @pytest.fixture
 def story(tmp_path: Path) -> Path:
     """A copy of the shipped story, for a test of its own."""
@@ -56,6 +66,7 @@ def broken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV), scope="module")
 async def client(lsp_client: LanguageClient):
+    accept_registrations(lsp_client)
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
         root_uri=ROOT.as_uri()))
@@ -66,6 +77,7 @@ async def client(lsp_client: LanguageClient):
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV), scope="module")
 async def neovim(lsp_client: LanguageClient):
     """A client that, like Neovim, asks for positions in UTF-8 bytes."""
+    accept_registrations(lsp_client)
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=pytest_lsp.client_capabilities("neovim"), root_uri=ROOT.as_uri()))
     yield

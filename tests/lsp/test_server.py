@@ -429,3 +429,20 @@ nodes:
     assert "**Reachable:** no." in value and "can't be reached" in value
     assert "reached in 0 of 10 runs" in value
     assert "**The hall** `case.a.hall`" in await hover_until("goto: hall", "**Shortest path**")
+
+
+async def test_a_file_changed_outside_the_editor_is_checked_again(client: LanguageClient, story: Path):
+    assert [r.method for r in client.registrations] == [lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]  # type: ignore[attr-defined]
+    open_doc(client, story / "story.yaml")
+    await diagnostics(client, story / "story.yaml", lambda d: True)
+    visits = story / "becky" / "visits.yaml"
+    text = visits.read_text(encoding="utf-8")
+    visits.write_text(text.replace("goto: ", "goto: nowhere_", 1), encoding="utf-8")
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+        [lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)]))
+    found = errors(await diagnostics(client, visits, lambda d: bool(errors(d))))
+    assert len(found) == 1 and found[0].message.startswith("unknown node 'nowhere_")
+    visits.write_text(text, encoding="utf-8")
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+        [lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)]))
+    assert errors(await diagnostics(client, visits, lambda d: not errors(d))) == []
