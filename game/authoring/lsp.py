@@ -235,7 +235,10 @@ class StoryServer(LanguageServer):
             if latest is not None and latest.content_hash != story.content_hash:
                 self.refresh_playtest(state, latest)
 
-        self.player.submit(pt.playtest, story, self.runs, 1).add_done_callback(done)
+        try:
+            self.player.submit(pt.playtest, story, self.runs, 1).add_done_callback(done)
+        except RuntimeError:  # shutting down
+            state.playtest_busy = False
 
     def path_to(self, state: StoryState, story: Story, node: str) -> Any:
         """The search's report for a path to a node, or None while it is being worked out."""
@@ -260,7 +263,10 @@ class StoryServer(LanguageServer):
             else:
                 state.paths[key] = f.result()
 
-        self.player.submit(search).add_done_callback(done)
+        try:
+            self.player.submit(search).add_done_callback(done)
+        except RuntimeError:  # shutting down
+            state.paths.pop(key, None)
         return None
 
 
@@ -284,6 +290,12 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             ls.client_register_capability(lsp.RegistrationParams([lsp.Registration(
                 "iom-story-files", lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                 lsp.DidChangeWatchedFilesRegistrationOptions([lsp.FileSystemWatcher("**/*.{yaml,yml}")]))]))
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: StoryServer, params: None) -> None:
+        # Queued playtests and searches are dropped, so the editor isn't kept waiting on exit.
+        ls.player.shutdown(wait=False, cancel_futures=True)
+        ls.checker.shutdown(wait=False, cancel_futures=True)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def files_changed(ls: StoryServer, params: lsp.DidChangeWatchedFilesParams) -> None:
