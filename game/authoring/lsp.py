@@ -524,8 +524,36 @@ def _node_hover(ls: StoryServer, state: StoryState, index: StoryIndex, node_id: 
         facts.append(f"- {len(choices)} choice{'' if len(choices) == 1 else 's'}")
     if facts:
         blocks.append("\n".join(facts))
+    ways = _ways_in(index, node_id)
+    if ways:
+        blocks.append("**Ways in:**\n" + "\n".join(ways))
     blocks.extend(_reach_blocks(ls, state, node_id))
     return "\n\n".join(blocks)
+
+
+def _ways_in(index: StoryIndex, node_id: str, most: int = 6) -> list[str]:
+    """The gotos and visited() that lead to a node, each with its choice's condition and cost."""
+    out = []
+    refs = [r for r in index.references("node", node_id) if not r.decl]
+    for ref in refs[:most]:
+        source = index.node_around(ref.span.file, ref.span.line)
+        where = f"`{_flat(source.id)}`" if source is not None else _flat(ref.span.file)
+        via = ref.via if isinstance(ref.via, dict) else None
+        if via is None:
+            line = index.line(ref.span.file, ref.span.line).strip()
+            out.append(f"- from {where}: `{_flat(line, 80)}`")
+            continue
+        parts = [f'"{_md(_flat(via["text"], 80))}"'] if isinstance(via.get("text"), str) else []
+        if via.get("if") is not None:
+            parts.append(f"if `{_flat(via['if'], 120)}`")
+        if via.get("weight") is not None:
+            parts.append(f"weight `{_flat(via['weight'], 80)}`")
+        if isinstance(via.get("cost"), dict):
+            parts.append("costs " + ", ".join(f"{_flat(k)} {_flat(v)}" for k, v in via["cost"].items()))
+        out.append(f"- from {where}" + (f": {', '.join(parts)}" if parts else ""))
+    if len(refs) > most:
+        out.append(f"- and {len(refs) - most} more (find references lists them all)")
+    return out
 
 
 def _reach_blocks(ls: StoryServer, state: StoryState, node_id: str) -> list[str]:

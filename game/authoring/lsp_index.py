@@ -48,6 +48,7 @@ class Ref:
     span: Span
     edit: Span
     decl: bool = False
+    via: Any = None  # for a goto: the choice (or random or branch entry) it belongs to
 
 
 @dataclass
@@ -251,8 +252,9 @@ class _Indexer:
                 self.index.variables[name] = VarDecl(name, self._key_span(decls, name), body, per_character)
 
     # -- uses ----------------------------------------------------------------------------
-    def _add(self, kind: str, name: str, span: Span, edit: Span | None = None, decl: bool = False) -> None:
-        self.out.append(Ref(kind, name, span, edit or span, decl))
+    def _add(self, kind: str, name: str, span: Span, edit: Span | None = None, decl: bool = False,
+             via: Any = None) -> None:
+        self.out.append(Ref(kind, name, span, edit or span, decl, via))
 
     def _story(self, doc: Map) -> None:
         idx = self.index
@@ -329,7 +331,7 @@ class _Indexer:
             self._expression(m, key)
         self._cost(m)
         self._effects(m, "effects")
-        self._target(m, "goto")
+        self._target(m, "goto", via=m)
 
     def _cost(self, m: Map) -> None:
         cost = m.get("cost")
@@ -369,7 +371,7 @@ class _Indexer:
                     for i in range(len(alternatives)):
                         self._text(alternatives, i)
 
-    def _target(self, m: Map, key: str) -> None:
+    def _target(self, m: Map, key: str, via: Any = None) -> None:
         ref = m.get(key)
         if not isinstance(ref, str) or ref in _SPECIAL:
             return
@@ -377,12 +379,13 @@ class _Indexer:
         at = self.file.find(ref, self.file.offset(line, col))
         if at < 0:
             return
-        self._node_ref(ref, at)
+        self._node_ref(ref, at, via)
 
-    def _node_ref(self, ref: str, at: int) -> None:
+    def _node_ref(self, ref: str, at: int, via: Any = None) -> None:
         full = ref if "." in ref or not self.scene else f"{self.scene}.{ref}"
         last = ref.rsplit(".", 1)[-1]
-        self._add("node", full, self.file.span(at, len(ref)), self.file.span(at + len(ref) - len(last), len(last)))
+        self._add("node", full, self.file.span(at, len(ref)), self.file.span(at + len(ref) - len(last), len(last)),
+                  via=via)
 
     def _name_in_value(self, m: Map, key: str, kind: str, name: str) -> None:
         line, col = _value_at(m, key)

@@ -252,6 +252,8 @@ async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, s
         await asyncio.sleep(0.25)
     assert "**The housing office** `becky.housing.evict_office`" in value
     assert "The housing association" in value  # the first lines of its text
+    assert ("**Ways in:**\n- from `becky.housing.evict`: \"Go with her to the housing association's office and "
+            "ask for a payment plan.\", costs hours 2") in value
     assert "of 10 runs" in value
     assert "path" in value.lower() and "at `" in value
 
@@ -425,6 +427,7 @@ nodes:
     assert "reached in 10 of 10 runs (100.0%" in value
     assert "**Shortest path**, 2 choices:" in value
     assert "1. at `case.a.start`: Knock." in value and "2. at `case.a.hall`: Go up." in value
+    assert "**Ways in:**\n- from `case.a.hall`: \"Go up.\"\n- from `case.a.attic`: \"Down.\", if `met`" in value
     value = await hover_until("  attic", "**Reachable:**")
     assert "**Reachable:** no." in value and "can't be reached" in value
     assert "reached in 0 of 10 runs" in value
