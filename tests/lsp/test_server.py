@@ -343,13 +343,36 @@ async def test_a_file_that_is_not_yaml_still_leaves_the_rest_navigable(client: L
     result = await client.text_document_definition_async(lsp.DefinitionParams(
         lsp.TextDocumentIdentifier(uri(housing)), inside(text, "goto: evict_letter", "evict_letter")))
     assert isinstance(result, lsp.Location) and result.uri == uri(housing)
-    # An unknown node has nowhere to go, and no hover is made up for it.
+    # An unknown node has nowhere to go, and its hover says so.
+    typo = inside(text, "goto: evict_ofice", "evict_ofice")
     result = await client.text_document_definition_async(lsp.DefinitionParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "goto: evict_ofice", "evict_ofice")))
+        lsp.TextDocumentIdentifier(uri(housing)), typo))
     assert result is None
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), typo))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert hover.contents.value == "`becky.housing.evict_ofice`: no such node"
     symbols = await client.text_document_document_symbol_async(
         lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(scratch))))
     assert symbols == []
+    # The rest works while the story has errors: hover (without playtests), references,
+    # rename, completion and symbols.
+    pos = inside(text, "goto: evict_letter", "evict_letter")
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "`becky.housing.evict_letter`" in hover.contents.value
+    assert "**Reached:** not known yet: the story is being checked, or has errors" in hover.contents.value
+    refs = await client.text_document_references_async(lsp.ReferenceParams(
+        context=lsp.ReferenceContext(include_declaration=False), text_document=lsp.TextDocumentIdentifier(uri(housing)),
+        position=pos))
+    assert refs is not None and len(refs) == 1
+    edit = await client.text_document_rename_async(lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, "note"))
+    assert edit is not None and edit.changes is not None and len(edit.changes[uri(housing)]) == 2
+    line = typo.line
+    items = await client.text_document_completion_async(lsp.CompletionParams(
+        lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(line, len(text.split("\n")[line]))))
+    assert isinstance(items, lsp.CompletionList) and "evict_office" in {i.label for i in items.items}
+    found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="evict_letter"))
+    assert found is not None and any(s.location.uri == uri(housing) for s in found)  # type: ignore[union-attr]
 
 
 async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageClient, story: Path):
