@@ -444,7 +444,7 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         node = str(values[0]) if values else ""
         root = Path(str(values[1])) if len(values) > 1 else shipped_story_dir()
         command = _play_command(root, node)
-        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, f"In a terminal: {command}"))
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, f"In a terminal: {one_line(command)}"))
         return command
 
     return server
