@@ -273,6 +273,7 @@ class _Indexer:
                     if v is not None and v.span.file == "story.yaml":
                         self._add("var", name, v.span, decl=True)
         self._target(doc, "start")
+        self._strategies(doc)
         turns = doc.get("turns")
         if isinstance(turns, Map):
             self._target(turns, "hub")
@@ -280,6 +281,31 @@ class _Indexer:
                 self._expression(turns, key)
             self._expression(turns, "refill")
             self._effects(turns, "end_of_turn")
+
+    def _strategies(self, doc: Map) -> None:
+        """Variables named outright (not by a wildcard) in `playtest: strategies:`, such as
+        `prefer:support_actions`, so that renaming the variable renames them too."""
+        playtest = doc.get("playtest")
+        strategies = playtest.get("strategies") if isinstance(playtest, Map) else None
+        if not isinstance(strategies, Map):
+            return
+        for name, spec in strategies.items():
+            if not isinstance(spec, str) or not spec.startswith(("prefer:", "avoid:")):
+                continue
+            offset = self.file.offset(*_value_at(strategies, name))
+            for pattern in spec.partition(":")[2].split(","):
+                pattern = pattern.strip()
+                if not pattern or any(ch in pattern for ch in "*?["):
+                    continue
+                at = self.file.find(pattern, offset)
+                if at < 0:
+                    break
+                offset = at + len(pattern)
+                span = self.file.span(at, len(pattern))
+                if pattern in self.per_char:
+                    self._add("var", pattern, span)
+                else:
+                    self._name(pattern, span.line, span.start, span)
 
     def _scene(self, doc: Map) -> None:
         idx = self.index

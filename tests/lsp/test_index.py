@@ -80,6 +80,17 @@ def test_the_index_finds_every_declaration_and_use(tmp_path):
     assert uses[("char", "ann")] == 4
 
 
+def test_variables_named_by_playtest_strategies_are_uses(tmp_path):
+    root = _story(tmp_path)
+    story = STORY + "playtest:\n  strategies:\n    keen: prefer:score, trust\n    wary: avoid:ann.trust,*.x\n"
+    index = build_index(root, {"story.yaml": story, "s.yaml": SCENE})
+    lines = story.split("\n")
+    found = [(r.kind, r.name, lines[r.span.line][r.span.start:r.span.end]) for r in index.refs["story.yaml"]
+             if r.span.line >= lines.index("playtest:")]
+    assert found == [("var", "score", "score"), ("var", "trust", "trust"), ("char", "ann", "ann"),
+                     ("var", "trust", "trust")]
+
+
 def test_key_path_and_schema_keys():
     lines = SCENE.split("\n")
     choice_goto = next(i for i, line in enumerate(lines) if "goto: b" in line)
