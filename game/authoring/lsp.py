@@ -730,6 +730,8 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
     def names(context: str) -> list[lsp.CompletionItem]:
         if context == "node":
             return [i for i in nodes() if not i.label.startswith("<")]
+        if context.startswith("enum:"):
+            return values(context[5:])
         chars = [lsp.CompletionItem(c, kind=lsp.CompletionItemKind.Class, text_edit=edit(c), detail="character")
                  for c in index.characters]
         if context == "char":
@@ -750,6 +752,18 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
         items.extend(lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword, text_edit=edit(k))
                      for k in ("and", "or", "not", "true", "false", "turn"))
         return items + chars
+
+    def values(name: str) -> list[lsp.CompletionItem]:
+        """An enum variable's values, quoted, after `name == '`."""
+        decl = index.variables.get(name) or index.variables.get(name.rsplit(".", 1)[-1])
+        listed = decl.body.get("values") if decl is not None and isinstance(decl.body, dict) else None
+        if not isinstance(listed, list):
+            return []
+        quote = before.rfind("'")
+        at = lsp.Position(pos.line, ls.to_client(line, quote))
+        return [lsp.CompletionItem(f"'{v}'", kind=lsp.CompletionItemKind.EnumMember, filter_text=f"'{v}",
+                                   text_edit=lsp.TextEdit(lsp.Range(at, pos), f"'{v}'"), detail=f"a value of {name}")
+                for v in listed if isinstance(v, str)]
 
     open_brace = before.rfind("{") > before.rfind("}")
     if key is not None:

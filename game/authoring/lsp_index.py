@@ -581,10 +581,13 @@ def schema_keys(schema: dict[str, Any], path: list[str], story_file: bool) -> di
 
 def expression_context(text: str) -> str:
     """What is being typed at the end of `text` inside an expression: 'node' after
-    `visited(`, 'char' after `ended(`, else 'name'."""
+    `visited(`, 'char' after `ended(`, 'enum:NAME' for a value compared with NAME, else 'name'."""
     m = re.search(r"\b(visited|ended)\(\s*[A-Za-z0-9_.]*\Z", text)
     if m:
         return "node" if m.group(1) == "visited" else "char"
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*[!=]=\s*'[A-Za-z0-9_ -]*\Z", text)
+    if m:
+        return f"enum:{m.group(1)}"
     return "name"
 
 

@@ -222,6 +222,12 @@ async def test_completion_of_targets_names_functions_and_keys(client: LanguageCl
     assert {"becky.trust", "stokesy.trust", "partnership", "visited", "chance", "becky", "becky.name"} <= set(items)
     assert items["becky.trust"].kind == lsp.CompletionItemKind.Variable
 
+    lines[at.line] = lines[at.line][:at.character] + "if: becky.status == 'cus"
+    items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
+    assert {"'custody'", "'community'", "'order'"} <= set(items) and "becky.trust" not in items
+    quote = lines[at.line].index("'")
+    assert items["'custody'"].text_edit.range.start.character == quote  # type: ignore[union-attr]
+
     lines[at.line] = lines[at.line][:at.character] + "if: visited(evi"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert "evict_office" in items and "becky.trust" not in items
