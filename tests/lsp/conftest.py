@@ -16,7 +16,9 @@ from tests.conftest import ROOT
 
 SHIPPED = ROOT / "story"
 SERVER = [sys.executable, "-m", "game", "lsp", "--playtest-runs", "10", "--search-seconds", "1"]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+# The server's compiled-story cache goes nowhere (a folder that can't be made under a device
+# file; the cache then only costs speed), so the tests never write the user's cache.
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), IOM_CACHE_DIR=os.path.join(os.devnull, "iom-cache"))
 
 
 def find(text: str, needle: str, occurrence: int = 0) -> lsp.Position:
