@@ -86,6 +86,12 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     schema = sub.add_parser("schema", help="print the JSON Schema of story files (for YAML editors)")
     schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
+    lsp = sub.add_parser("lsp", help="serve the story checks to an editor (Language Server Protocol on stdio)")
+    lsp.add_argument("--playtest-runs", type=int, default=200, metavar="N",
+                     help="random playthroughs behind hover's 'how often reached' (default: 200; 0 for none)")
+    lsp.add_argument("--search-seconds", type=float, default=6.0, metavar="S",
+                     help="time for hover's search for a path to a node (default: 6)")
+
 
 def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
     dest = (lambda s: f"top_{s}") if top else (lambda s: s)
@@ -120,6 +126,15 @@ def cmd_check(path: Path | None, as_json: bool, strict: bool = False) -> int:
     from .authoring.commands import guarded
 
     return guarded(lambda: check_command(path, as_json, strict))
+
+
+def cmd_lsp(runs: int, search_seconds: float) -> int:
+    try:
+        from .authoring.lsp import run  # noqa: PLC0415 - pygls only when it is needed
+    except ImportError:
+        _err("the language server needs pygls: pip install '.[lsp]'")
+        return 1
+    return run(max(0, runs), max(0.1, search_seconds))
 
 
 def _textual_app() -> Callable[..., int] | None:
@@ -226,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
                          host=args.host, port=args.port, per_session=args.per_session)
+        if args.command == "lsp":
+            return cmd_lsp(args.playtest_runs, args.search_seconds)
         keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings", "watch", "skip")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
