@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .engine import ChoiceError, Game, SaveError, StoryRuntimeError
+from .engine import ChoiceError, Game, SaveError, StoryRuntimeError, check
 from .engine.saves import AUTOSAVE, write_save
+from .engine.textsafe import one_line
 
 HELP = """Type the number of a choice and press Enter.
 Other commands: undo, save NAME, status, help, quit (saves first)."""
@@ -17,12 +18,15 @@ Other commands: undo, save NAME, status, help, quit (saves first)."""
 class PlainGame:
     """Drives a Game from lines of text; every choice is autosaved."""
 
-    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78) -> None:
+    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78,
+                 watch: Path | None = None) -> None:
         self.game = game
         self.saves_dir = saves_dir
         self.out = out
         self.width = width
         self.save_warned = False
+        self.watch = watch  # the story folder to reload from when its files change
+        self.stamp = _fingerprint(watch) if watch is not None else ()
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -82,6 +86,36 @@ class PlainGame:
             c = self.game.story.character(char)
             self.say(f"{c.name if c else char}: {end.title}")
         self.say(f"Ending: {ending.title}" + (f" ({ending.category})" if ending.category else ""))
+
+    def reload_if_changed(self) -> bool:
+        """With a watched story folder: if its files changed since the last look, load them
+        and play on in the new version from the same place (the passage and choices on screen
+        stay as they were; the changes show from the next passage on). Errors are reported and
+        the game goes on in the version it had. True when the game moved to a new version."""
+        if self.watch is None:
+            return False
+        stamp = _fingerprint(self.watch)
+        if stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        story, problems = check(self.watch)
+        if story is None:
+            self.say("(The story files changed but have errors; you are still playing the "
+                     "version you had. Fix them and the game reloads at the next prompt.)")
+            for p in problems:
+                if p.severity == "error":
+                    self.say(f"  {one_line(str(p))}")
+            return False
+        try:
+            moved = Game.from_dict(story, self.game.to_dict())
+        except SaveError as exc:
+            self.say(f"(The story changed, but your place in it no longer exists: "
+                     f"{one_line(str(exc))}. You are still playing the version you had; "
+                     "start a new game for the new one.)")
+            return False
+        self.game = moved
+        self.say("(Story reloaded: the changes show from the next passage on.)")
+        return True
 
     def command(self, line: str) -> bool:
         """Handle one line of input; True when the game should stop."""
@@ -147,9 +181,17 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
         yield raw.decode("utf-8", errors="replace").strip()
 
 
-def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str]) -> int:
-    """Play until an ending, 'quit' or end of input; returns the exit code."""
-    plain = PlainGame(game, saves_dir, out)
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    from .ui.watch import fingerprint  # a plain file check: no Textual behind it
+
+    return fingerprint(root)
+
+
+def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str],
+              watch: Path | None = None) -> int:
+    """Play until an ending, 'quit' or end of input; returns the exit code. With `watch`, the
+    story in that folder is reloaded between prompts whenever its files change."""
+    plain = PlainGame(game, saves_dir, out, watch=watch)
     plain.show()
     if game.ended:
         plain.finish()
@@ -157,6 +199,7 @@ def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str]) -> in
     out.write("> ")
     out.flush()
     for line in _lines(stdin):
+        plain.reload_if_changed()
         if plain.command(line):
             out.flush()
             return 0

@@ -186,6 +186,25 @@ def parse_settings(story: Story, settings: Sequence[str]) -> dict[str, Any]:
     return values
 
 
+def events_matching(story: Story, patterns: Sequence[str]) -> list[str]:
+    """The ids of the events each pattern names (a node id, or a pattern such as
+    '*.opening'); UsageError for a pattern that names no event."""
+    from fnmatch import fnmatchcase
+
+    from ..engine.textsafe import one_line
+
+    events = [story.node_ids[ev.node] for ev in story.events]
+    found: list[str] = []
+    for pattern in patterns:
+        hits = [n for n in events if fnmatchcase(n, pattern)]
+        if not hits:
+            guess = did_you_mean(pattern, events)
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            raise UsageError(f"--skip: no event matches '{one_line(pattern)}'{hint}")
+        found.extend(n for n in hits if n not in found)
+    return found
+
+
 def check_node(story: Story, node: str | None, option: str = "--from") -> str | None:
     """The node id, if the story has it; UsageError with a suggestion if not."""
     if node is None or node in story.node_index:
@@ -265,6 +284,8 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
             raise UsageError(str(exc)) from None
         finally:
             bar.done()
+        if first is not None:
+            report.outside = outside_start(story, first)
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:
@@ -437,6 +458,17 @@ def format_comparison(reports: list[Any], story: Story) -> str:
     return "\n".join(lines) + "\n"
 
 
+def outside_start(story: Story, first: int) -> set[int]:
+    """The nodes no way in the story's graph leads to from node `first` (whatever the
+    conditions): from a test start, the opening it skips and anything only it leads to."""
+    from .analysis import _reach
+    from .ir import nodes
+
+    hubs = [i for i, ir in nodes(story) if ir["hub"] is not None]
+    reach = _reach(story, hubs, story.ir_turns(), None, first)
+    return {i for i, ok in enumerate(reach) if not ok}
+
+
 def format_explore(report: Any, root: Path) -> str:
     """An exhaustive search's report, for people."""
     stopped = "; ".join(report.why_incomplete)
@@ -456,12 +488,15 @@ def format_explore(report: Any, root: Path) -> str:
         f"Exhaustive search of {root}: {report.states:,} states, {report.transitions:,} choices tried, "
         f"{report.seconds:.1f} s",
         verdict,
-        f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids):,}"
+        f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids) - len(report.outside):,}"
         + (f" (with {' and '.join(extra)})" if extra else ""),
         f"  endings reached: {len(report.endings_reached):,} of {len(report.all_endings):,}",
         f"  choices that can be taken: {len(report.choices_taken):,} of {report.choices_total:,}",
     ]
     word = "unreachable" if report.complete else "not reached (the search stopped early, so not proven)"
+    if report.outside:
+        lines.append(f"  nodes before the --from start: {len(report.outside):,} (nothing leads to them "
+                     "from there, such as the opening it skips; not counted as unreachable)")
     if report.unreachable_nodes:
         lines.append(f"  nodes {word}:")
         lines.extend(f"    {n}" for n in report.unreachable_nodes)
@@ -478,7 +513,9 @@ def format_explore(report: Any, root: Path) -> str:
     else:
         lines.append("  crashes: none")
     if report.path_to is not None:
-        if report.path is None:
+        if report.path is None and report.node_ids.index(report.path_to) in report.outside:
+            lines.append(f"  no path to {report.path_to}: nothing leads there from the --from start")
+        elif report.path is None:
             lines.append(f"  no path to {report.path_to} was found")
         else:
             which = "shortest path" if report.path_shortest else "a path (not proven the shortest)"

@@ -45,6 +45,8 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
 _HINTS = {
     "**": "there is no power operator '**'",
     "&&": "write 'and' instead of '&&'",
@@ -65,6 +67,10 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "abs": (1, 1),
 }
 RESERVED = {"and", "or", "not", "true", "false", "turn"} | set(FUNCTIONS)
+_ONLY_BUILTINS = (
+    "expressions can't use attribute access or call anything but the built-in functions "
+    f"({', '.join(FUNCTIONS)})"
+)
 
 
 class ExprError(Exception):
@@ -115,6 +121,14 @@ def _tokens(src: str) -> list[tuple[str, str, int]]:
             ch = src[pos]
             if ch in "'\"":
                 raise ExprError("unterminated string", pos)
+            if ch == "." and src[pos + 1 : pos + 2].isalpha():
+                # `f(x).attr`: an unknown function called before it is the first problem.
+                for i, (kind, text, at) in enumerate(out[:-1]):
+                    if kind == "name" and out[i + 1][1] == "(" and text not in FUNCTIONS:
+                        raise ExprError(f"unknown function '{text}'; {_ONLY_BUILTINS}", at)
+                attr = re.match(r"\.\w*", src[pos:])
+                raise ExprError(f"'{attr.group() if attr else '.'}' after a value is attribute "
+                                f"access; {_ONLY_BUILTINS}", pos)
             raise ExprError(f"unexpected character {ch!r}", pos)
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -206,7 +220,7 @@ class _Parser:
             right_tok = self.peek()
             right = self.sum()
             op = tok[1]
-            self._check_compare(op, left, right, start, right_tok)
+            self._check_compare(op, left, right, start, right_tok, tok)
             node = ("cmp", op, left[0], right[0])
             nxt = self.peek()
             if nxt[0] == "op" and nxt[1] in ("==", "!=", "<", "<=", ">", ">="):
@@ -221,10 +235,24 @@ class _Parser:
         right: tuple[Any, str],
         ltok: tuple[str, str, int],
         rtok: tuple[str, str, int],
+        optok: tuple[str, str, int],
     ) -> None:
         lt, rt = left[1], right[1]
         if (lt == STR) != (rt == STR):
-            raise ExprError("can't compare text with a number", ltok[2])
+            # Point at the text side: that is usually the one to change.
+            text_side, first, end = (
+                (left, ltok, optok[2]) if lt == STR else (right, rtok, self.peek()[2])
+            )
+            start = first[2]
+            shown = self.src[start:end].strip()
+            if first[0] == "str" and text_side[0][0] == "str":
+                value = text_side[0][1]
+                hint = (f"; write {value} without quotes to compare numbers"
+                        if _NUMBER.fullmatch(value) else "")
+                why = f"{shown} is text in quotes{hint}"
+            else:
+                why = f"'{shown}' holds text, not a number"
+            raise ExprError(f"can't compare text with a number: {why}", start)
         if lt == STR and op not in ("==", "!="):
             raise ExprError(f"text can only be compared with '==' or '!=', not {op!r}", ltok[2])
         if lt == STR:
@@ -332,6 +360,12 @@ class _Parser:
             return ("str", const), STR
         guess = self.scope.suggest(text, "variable")
         hint = f"; did you mean '{guess}'?" if guess else ""
+        head, _, attr = text.rpartition(".")
+        if head and (
+            self.scope.variable(head) is not None or self.scope.constant(head) is not None
+        ):
+            raise ExprError(f"'.{attr}' after '{head}' is attribute access; {_ONLY_BUILTINS}",
+                            pos + len(head))
         if "." in text and text.split(".", 1)[1].startswith("_"):
             raise ExprError(f"unknown name '{text}' (attribute access is not allowed)", pos)
         raise ExprError(f"unknown variable '{text}'{hint}", pos)
@@ -339,9 +373,11 @@ class _Parser:
     def call(self, tok: tuple[str, str, int]) -> tuple[Any, str]:
         fname, pos = tok[1], tok[2]
         if fname not in FUNCTIONS:
+            if "." in fname:
+                raise ExprError(f"'{fname}(...)' is a method call; {_ONLY_BUILTINS}", pos)
             guess = did_you_mean(fname, list(FUNCTIONS))
             hint = f"; did you mean '{guess}'?" if guess else ""
-            raise ExprError(f"unknown function '{fname}'{hint}", pos)
+            raise ExprError(f"unknown function '{fname}'{hint}; {_ONLY_BUILTINS}", pos)
         self.expect("(")
         lo, hi = FUNCTIONS[fname]
         if fname in ("visited", "ended"):

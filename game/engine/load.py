@@ -12,10 +12,10 @@ from typing import Any
 
 from .errors import Problem, StoryError
 from .loader import MAX_FILES, build_ir, story_files
-from .story import Story, build_story
+from .story import Story, build_story, pack_ir
 
 # Bump when the IR changes shape, so old cache files are simply not found.
-CACHE_FORMAT = b"iom-ir-2"
+CACHE_FORMAT = b"iom-ir-4"
 _MAGIC = b"IOMC"
 
 
@@ -127,6 +127,7 @@ def _check(root: Path, cache_dir: Path | None | bool) -> tuple[Story | None, lis
             problems.append(Problem("story.yaml", 1, 1, "story could not be loaded"))
         return None, problems
     warnings = [(p.file, p.line, p.column, p.message, p.severity) for p in problems]
+    ir = pack_ir(ir)
     story = build_story(ir, digest, tuple(problems))
     if cache_path is not None:
         _cache_write(cache_path, (ir, warnings))

@@ -7,6 +7,7 @@ tuples, strings, numbers), which is what makes the compiled-story cache safe and
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,8 @@ from .errors import Problem
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
+BUILT_IN_STRATEGIES = frozenset({"random", "first", "novel"})
+CHOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
 MAX_TEXT = 20_000
@@ -30,7 +33,7 @@ _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
 
 STORY_KEYS = {
-    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns",
+    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
 }
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
@@ -39,11 +42,11 @@ VAR_KEYS = {
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
-SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"}
+SCENE_KEYS = {"scene", "character", "characters", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
-CHOICE_KEYS = {"text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
+CHOICE_KEYS = {"id", "text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
 RANDOM_KEYS = {"weight", "effects", "goto"}
 BRANCH_KEYS = {"if", "effects", "goto"}
 ENDING_KEYS = {"id", "title", "category", "character"}
@@ -216,6 +219,7 @@ class _Builder:
         self.node_src: list[tuple[str, int, int]] = []
         self.ending_ids: dict[str, tuple[str, int, int]] = {}
         self.char_initial: dict[str, tuple[_Source, Map]] = {}
+        self.char_src: list[tuple[str, int]] = []
 
     # -- entry point ---------------------------------------------------------------------
     def build(self) -> dict[str, Any] | None:
@@ -246,6 +250,11 @@ class _Builder:
             if key in story:
                 src.want(story, key, (str,), f"'{key}'")
         self._characters(src, story)
+        for ssrc, doc in docs:
+            # A case folder can bring its own people: they join before any variable is
+            # declared, so character_variables give them a set each like everyone else.
+            if "characters" in doc:
+                self._characters(ssrc, doc)
         if "variables" in story and src.want(story, "variables", (Map,), "'variables'"):
             self._declare_vars(src, story["variables"], None)
         if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
@@ -264,7 +273,7 @@ class _Builder:
                     ssrc.error(*ssrc.at_value(doc, "character")[:2],
                                f"unknown character '{doc['character']}'{hint}")
             if "variables" in doc and ssrc.want(doc, "variables", (Map,), "'variables'"):
-                self._declare_vars(ssrc, doc["variables"], None)
+                self._declare_vars(ssrc, doc["variables"], None, case=char)
             if scene is not None:
                 scenes.append((ssrc, doc, scene, char))
         self._index_nodes(scenes)
@@ -297,6 +306,7 @@ class _Builder:
         if turns is not None:
             turns["end_of_turn"] = end_of_turn
         about = self._about(src, story)
+        playtest = self._playtest(src, story) if "playtest" in story else {}
         if any(p.severity == "error" for p in self.problems):
             return None
         ir = {
@@ -308,6 +318,7 @@ class _Builder:
             "characters": self.characters,
             "nodes": nodes,
             "turns": turns,
+            "playtest": playtest,
         }
         self._warnings(ir)
         return ir
@@ -330,6 +341,38 @@ class _Builder:
             about["content_notes"] = notes
         return about
 
+    def _playtest(self, src: _Source, story: Map) -> dict[str, Any]:
+        """`playtest: {strategies: {NAME: SPEC}}`: strategies the story names for `iom playtest`
+        (e.g. a support-first player as `prefer:support_actions`), so no story word is in code."""
+        out: dict[str, Any] = {"strategies": {}}
+        if not src.want(story, "playtest", (Map,), "'playtest'"):
+            return out
+        m = story["playtest"]
+        src.check_keys(m, {"strategies"}, "'playtest'")
+        if "strategies" not in m or not src.want(m, "strategies", (Map,), "'playtest.strategies'"):
+            return out
+        for name, spec in m["strategies"].items():
+            line, col = src.at_key(m["strategies"], name)
+            if not _ID.match(name) or name in BUILT_IN_STRATEGIES:
+                src.error(line, col, f"a playtest strategy needs a simple name of its own, not '{name}'")
+                continue
+            if not src.want(m["strategies"], name, (str,), f"strategy '{name}'"):
+                continue
+            kind, _, pattern = spec.partition(":")
+            patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+            vline, vcol, _ = src.at_value(m["strategies"], name)
+            if spec in BUILT_IN_STRATEGIES:
+                out["strategies"][name] = spec
+            elif kind not in ("prefer", "avoid") or not patterns:
+                src.error(vline, vcol, f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
+                                       f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}")
+            elif not any(fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
+                         for v in self.vars for p in patterns):
+                src.error(vline, vcol, f"strategy '{name}' ({spec}) matches no variable")
+            else:
+                out["strategies"][name] = spec
+        return out
+
     def _characters(self, src: _Source, story: Map) -> None:
         if "characters" not in story or not src.want(story, "characters", (Map,), "'characters'"):
             return
@@ -338,6 +381,10 @@ class _Builder:
             line, col = src.at_key(chars, cid)
             if not _ID.match(cid):
                 src.error(line, col, f"character id '{cid}' must be a simple name (letters, digits, _)")
+                continue
+            if cid in self.char_index:
+                first = self.char_src[self.char_index[cid]]
+                src.error(line, col, f"character '{cid}' is already declared ({first[0]}:{first[1]})")
                 continue
             entry = {"id": cid, "name": cid.capitalize(), "description": ""}
             if isinstance(body, str):
@@ -353,10 +400,13 @@ class _Builder:
                 src.error(line, col, f"character '{cid}' must be a mapping, not {_type_name(body)}")
                 continue
             self.char_index[cid] = len(self.characters)
+            self.char_src.append((src.rel, line))
             self.characters.append(entry)
             self.constants[f"{cid}.name"] = entry["name"]
 
-    def _declare_vars(self, src: _Source, decls: Map, per: str | None) -> None:
+    def _declare_vars(self, src: _Source, decls: Map, per: str | None, case: int | None = None) -> None:
+        """Declare variables; `per` makes one for each character, `case` is the character
+        whose case they belong to (a scene file's `character`)."""
         for name, body in decls.items():
             line, col = src.at_key(decls, name)
             if not _ID.match(name):
@@ -380,7 +430,8 @@ class _Builder:
                     src.error(line, col, f"variable '{full}' is already declared ({first[0]}:{first[1]})")
                     continue
                 slot = len(self.vars)
-                entry = dict(decl, name=full, base=name, character=char)
+                entry = dict(decl, name=full, base=name, character=char,
+                             case=char if char is not None else case)
                 if char is not None:
                     entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
@@ -578,6 +629,12 @@ class _Builder:
             fallbacks = [c for c in node["choices"] if c and c["fallback"]]
             if len(fallbacks) > 1:
                 src.error(line, col, f"node '{name}' has more than one fallback choice")
+            seen_ids: set[str] = set()
+            for c in node["choices"]:
+                if c and c.get("id") is not None:
+                    if c["id"] in seen_ids:
+                        src.error(c["line"], col, f"node '{name}' has two choices with the id '{c['id']}'")
+                    seen_ids.add(c["id"])
         elif "goto" in body and src.want(body, "goto", (str,), "'goto'"):
             node["nav"] = ("goto", self._target(src, body, "goto"))
         elif "random" in body and src.want(body, "random", (Seq,), "'random'"):
@@ -758,6 +815,11 @@ class _Builder:
     def _text_item(self, src: _Source, item: Map) -> list[Any]:
         key = next(iter(item), "")
         if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
+            if src.at_key(item, key) != (item.line, item.col):  # the key isn't first: it's in braces
+                src.error(item.line, item.col,
+                          f"this text reads as a mapping because it starts with '{{'; put the whole "
+                          f"text in quotes, like \"{{{key}}} ...\"")
+                return []
             src.error(*src.at_key(item, key),
                       f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
             return []
@@ -823,6 +885,12 @@ class _Builder:
         for key in ("once", "fallback"):
             if key in m and src.want(m, key, (bool,), f"'{key}'"):
                 choice[key] = m[key]
+        if "id" in m and src.want(m, "id", (str,), "a choice's 'id'"):
+            if CHOICE_ID.fullmatch(m["id"]) is None:
+                src.error(*src.at_value(m, "id")[:2],
+                          f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'")
+            else:
+                choice["id"] = m["id"]
         if "text" in m:
             if src.want(m, "text", (str, int, float), "choice text"):
                 choice["text"] = self._template(src, m, "text", " ".join(str(m["text"]).split()))

@@ -142,15 +142,7 @@ def read(data: bytes) -> Any:
     try:
         return _build(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        msg = exc.problem or "invalid YAML"
-        if exc.context:
-            msg = f"{msg} ({exc.context})"
-        line = mark.line + 1 if mark else 1
-        col = mark.column + 1 if mark else 1
-        if mark is not None and text[mark.index : mark.index + 1] == "\t":
-            msg = "tab characters can't be used for indentation; use spaces"
-        raise YamlProblem(msg, line, col) from None
+        raise _parser_problem(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
 
@@ -307,3 +299,104 @@ def _build(text: str) -> Any:
     if not have_root or root is None:
         raise YamlProblem("file is empty")
     return root
+
+
+def _parser_problem(exc: Any, text: str) -> YamlProblem:
+    """The parser's complaint in plain words, with a hint and the place to look."""
+    from .textsafe import one_line  # only needed when something is wrong
+
+    mark = exc.problem_mark or exc.context_mark
+    raw = exc.problem or "invalid YAML"
+    if exc.context:
+        raw = f"{raw} ({exc.context})"
+    if mark is None:
+        return YamlProblem(raw)
+    if text[mark.index : mark.index + 1] == "\t":
+        return YamlProblem(
+            "tab characters can't be used for indentation; use spaces", mark.line + 1, mark.column + 1
+        )
+    at = (mark.line + 1, mark.column + 1)
+    ctx = exc.context_mark
+    opened = f"line {ctx.line + 1}, column {ctx.column + 1}" if ctx is not None else "above"
+    lines = text.splitlines()
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
+    before = line_text[: mark.column]
+    problem = exc.problem or ""
+    plain = None
+    if problem == "mapping values are not allowed in this context":
+        if re.fullmatch(r"\s*[^\s:#'\"]+\s*", before):
+            plain = ("this key is indented deeper than the line above, so it reads as part of "
+                     "that line's value; line it up with the keys above it")
+        else:
+            plain = ("a colon followed by a space inside a value starts a new key in YAML; put "
+                     "the whole value in quotes, like text: \"Note: this\"")
+    elif problem == "did not find expected key" or problem.startswith("did not find expected '-'"):
+        opener = re.match(r"\s*(?:-\s+)*(?:[^\s:#'\"{\[-][^:]*:\s+)?([{\[])", line_text)
+        if before.strip() and opener is not None:
+            brace = opener.group(1)
+            value = line_text[opener.start(1) :].split(" #")[0].strip()
+            if len(value) > 40:
+                value = value[:37] + "..."
+            value = one_line(value)
+            quoted = f"'{value}'" if '"' in value else f'"{value}"'
+            plain = (f"a value that starts with '{brace}' is read as a "
+                     f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
+                     f"put the whole text in quotes: {quoted}")
+        elif before.strip():
+            plain = ("the value ends before this point, but the line goes on; if the text "
+                     "starts with a quote, put the whole text in quotes (inside single quotes, "
+                     "write a single quote twice: 'it''s')")
+        elif problem.startswith("did not find expected '-'"):
+            plain = (f"this line isn't lined up with the list items above it (the list starts "
+                     f"at {opened}); indent it to match them, or indent it under one of them")
+        elif before.count(" ") == len(before) and line_text[mark.column :].startswith("-"):
+            plain = ("this list item isn't lined up with the lines above it; indent every item "
+                     "of a list the same, with spaces")
+        else:
+            where = f" in column {ctx.column + 1} (line {ctx.line + 1})" if ctx is not None else ""
+            plain = (f"this line isn't lined up with the keys above it: it starts in column "
+                     f"{mark.column + 1}, and the keys around it start{where}; indent it with "
+                     f"spaces to match the keys it belongs with")
+    elif problem.startswith("did not find expected ','"):
+        close = "]" if problem.endswith("']'") else "}"
+        if ctx is not None and not text[mark.index :].strip():
+            at = (ctx.line + 1, ctx.column + 1)  # at the end of the file: show where it opens
+        kind = "list" if close == "]" else "mapping"
+        plain = (f"the {kind} that opens with '{'[' if close == ']' else '{'}' at {opened} isn't "
+                 f"closed, or two of its items have no comma between them; close it with "
+                 f"'{close}', or, if the value is text that starts with a bracket, put it in quotes")
+    elif problem == "found unexpected end of stream" and exc.context == "while scanning a quoted scalar":
+        if ctx is not None:
+            at = (ctx.line + 1, ctx.column + 1)
+        plain = ("the quote that opens here is never closed; add the closing quote, or, if the "
+                 "text itself contains that quote mark, use the other kind of quotes around it")
+    elif problem == "found character that cannot start any token":
+        ch = one_line(text[mark.index : mark.index + 1])
+        plain = f"a value can't start with '{ch}' in YAML; put the whole value in quotes"
+    elif problem == "did not find expected alphabetic or numeric character" and ctx is not None:
+        ch = text[ctx.index : ctx.index + 1]
+        at = (ctx.line + 1, ctx.column + 1)
+        plain = f"a value that starts with '{ch}' is read as a YAML reference; put the whole value in quotes"
+    elif problem == "could not find expected ':'" and ctx is not None:
+        at = (ctx.line + 1, ctx.column + 1)
+        plain = ("this line has no ':' after its key; write 'key: value', or, if the line goes "
+                 "on with the text above it, indent it further than that text's key or put the "
+                 "text in quotes")
+    elif problem == "mapping keys are not allowed in this context":
+        plain = "a value can't start with '? ' in YAML; put the whole value in quotes"
+    elif problem == "block sequence entries are not allowed in this context":
+        plain = ("a list item ('- ') can't start on the same line as its key; start the list on "
+                 "the next line, indented under the key")
+    elif problem == "found unknown escape character":
+        plain = ("inside double quotes a backslash starts an escape; use single quotes, or write "
+                 "two backslashes for one")
+    elif problem == "did not find expected comment or line break" and (
+        exc.context == "while scanning a block scalar"
+    ):
+        plain = "text after '|' or '>' starts on the next line, indented under the key"
+    elif problem.startswith("expected <block end>"):
+        plain = ("this line isn't lined up with the lines above it; indent it to match the "
+                 "keys or list items it belongs with")
+    if plain is None:
+        return YamlProblem(raw, *at)
+    return YamlProblem(f"{plain} (YAML: {raw})", *at)

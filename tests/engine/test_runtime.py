@@ -445,7 +445,8 @@ def test_save_finds_choices_after_a_fallback(tmp_path):
               - {text: second, goto: start}
         """)
     back = Game.from_dict(g.story, json.loads(json.dumps(g.to_dict())))
-    assert [o.choice.ref for o in back.choices] == ["c0", "c1"]
+    assert [o.choice.ref for o in back.choices] == [o.choice.ref for o in g.choices]
+    assert all(o.choice.ref.startswith("c:") for o in back.choices)
     assert [o.choice for o in back.choices] == [o.choice for o in g.choices]
 
 
@@ -490,3 +491,23 @@ def test_comma_in_a_flow_list_gets_a_hint(tmp_path):
     scene = "nodes:\n  start:\n    effects: [flag = min(1, 2) > 0]\n    choices:\n      - {text: x, goto: start}\n"
     text = "\n".join(problems(tmp_path, scene, CHAR_HEAD))
     assert "quote an expression that has one" in text
+
+
+def test_undo_counts_visits_back_without_copying_them(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            choices:
+              - {text: loop, goto: middle}
+          middle:
+            goto: start
+        """)
+    before = list(g.visits)
+    g.choose(0)
+    g.choose(0)
+    assert g.visits != before
+    assert g.undo() and g.undo()
+    assert g.visits == before
+    restored = Game.from_dict(g.story, g.to_dict(), record=False)
+    restored.choose(0)
+    assert restored.visits[g.story.node_index["main.middle"]] == 1
