@@ -113,7 +113,10 @@ def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"iom: {message}\n")
+    # Messages quote paths, slot names and story text: shown, never sent to the terminal.
+    from .engine.textsafe import one_line
+
+    sys.stderr.write(f"iom: {one_line(message)}\n")
 
 
 def cmd_check(path: Path | None, as_json: bool, strict: bool = False) -> int:
@@ -187,7 +190,9 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
 
             # A test game must never overwrite the player's autosave.
             saves_dir = Path(tempfile.mkdtemp(prefix="iom-test-"))
-            sys.stderr.write(f"(a test game: saves go to {saves_dir})\n")
+            from .engine.textsafe import one_line
+
+            sys.stderr.write(f"(a test game: saves go to {one_line(str(saves_dir))})\n")
     try:
         if get["load"]:
             game = load_save(saves_dir, str(get["load"]), story)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from typing import IO
 
 from .engine import ChoiceError, Game, SaveError, StoryRuntimeError, check
 from .engine.saves import AUTOSAVE, write_save
-from .engine.textsafe import one_line
+from .engine.textsafe import one_line, terminal_safe
 
 HELP = """Type the number of a choice and press Enter.
 Other commands: undo, save NAME, status, help, quit (saves first)."""
@@ -27,9 +27,13 @@ class PlainGame:
         self.save_warned = False
         self.watch = watch  # the story folder to reload from when its files change
         self.stamp = _fingerprint(watch) if watch is not None else ()
+        self.unsaved = False  # progress since the last save that worked
+        self.save_problem = ""
 
     def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        # Everything printed passes here: story text, save text and messages are shown, never
+        # sent to the terminal as commands.
+        self.out.write(terminal_safe(text) + "\n")
 
     def wrap(self, text: str) -> str:
         return textwrap.fill(text, self.width) if len(text) > self.width else text
@@ -71,13 +75,22 @@ class PlainGame:
     def enabled(self) -> list[int]:
         return [o.index for o in self.game.choices if o.enabled]
 
-    def autosave(self) -> None:
+    def autosave(self) -> bool:
+        """Save to the autosave slot; False (said once, and remembered) if that failed."""
         try:
             write_save(self.saves_dir, AUTOSAVE, self.game)
         except SaveError as exc:
+            self.unsaved = True
+            self.save_problem = str(exc)
             if not self.save_warned:
-                self.say(f"(Autosave failed: {exc}. Play goes on.)")
+                self.say(f"(Autosave failed: {exc}. Play goes on, but your progress is not saved.)")
                 self.save_warned = True
+            return False
+        if self.save_warned:
+            self.say("(Autosave is working again.)")
+            self.save_warned = False
+        self.unsaved = False
+        return True
 
     def finish(self) -> None:
         ending = self.game.ending
@@ -157,6 +170,7 @@ class PlainGame:
             try:
                 path = write_save(self.saves_dir, name, self.game)
                 self.say(f"Saved to {path}.")
+                self.unsaved = False
             except SaveError as exc:
                 self.say(f"Not saved: {exc}")
             return False
@@ -169,8 +183,10 @@ class PlainGame:
             self.say(HELP)
             return False
         if word in ("q", "quit", "exit"):
-            self.autosave()
-            self.say("Saved. Goodbye.")
+            if self.autosave():
+                self.say("Saved. Goodbye.")
+            else:
+                self.say(f"Not saved: {self.save_problem}. Goodbye.")
             return True
         self.say(f"Please type a number from 1 to {len(choices)} (or 'help').")
         return False
@@ -189,8 +205,9 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str],
               watch: Path | None = None) -> int:
-    """Play until an ending, 'quit' or end of input; returns the exit code. With `watch`, the
-    story in that folder is reloaded between prompts whenever its files change."""
+    """Play until an ending, 'quit' or end of input; returns the exit code (1 when the game
+    ends with progress that could not be saved). With `watch`, the story in that folder is
+    reloaded between prompts whenever its files change."""
     plain = PlainGame(game, saves_dir, out, watch=watch)
     plain.show()
     if game.ended:
@@ -202,10 +219,12 @@ def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str],
         plain.reload_if_changed()
         if plain.command(line):
             out.flush()
-            return 0
+            return 1 if plain.unsaved else 0
         out.write("> ")
         out.flush()
     plain.say()
-    plain.autosave()
-    plain.say("End of input: the game is saved. Continue with: iom play --plain --load autosave")
-    return 0
+    if plain.autosave():
+        plain.say("End of input: the game is saved. Continue with: iom play --plain --load autosave")
+        return 0
+    plain.say(f"End of input: the game is NOT saved ({plain.save_problem}).")
+    return 1

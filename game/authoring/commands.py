@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from typing import IO, Any
 from ..engine.errors import Problem
 from ..engine.expr import did_you_mean
 from ..engine.story import Story
+from ..engine.textsafe import one_line, terminal_safe
 from ..paths import shipped_story_dir
 
 
@@ -26,7 +28,12 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"iom: {message}\n")
+    sys.stderr.write(f"iom: {one_line(message)}\n")
+
+
+def _out(text: str) -> None:
+    """Human output: story text, names and paths shown, never sent to the terminal as commands."""
+    sys.stdout.write(terminal_safe(text))
 
 
 def _plural(n: int, word: str) -> str:
@@ -64,7 +71,7 @@ def _load_or_report(path: Path | None) -> tuple[Path, Story | None]:
         for p in problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
-        _err(f"the story in {root} has errors; `iom check {root}` lists them all")
+        _err(f"the story in {root} has errors; `iom check {shlex.quote(str(root))}` lists them all")
     return root, story
 
 
@@ -82,7 +89,7 @@ def cmd_check(path: Path | None, as_json: bool, strict: bool) -> int:
         for p in problems:
             print(p)
         summary = f"{_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
-        print(f"{root}: {summary}" if problems else f"{root}: no problems found")
+        print(f"{one_line(str(root))}: {summary}" if problems else f"{one_line(str(root))}: no problems found")
     return 1 if errors or (strict and warnings) else 0
 
 
@@ -101,13 +108,13 @@ def cmd_graph(path: Path | None, fmt: str, scene: str | None, output: Path | Non
         raise UsageError(str(exc)) from None
     text = to_dot(story_map) if fmt == "dot" else to_mermaid(story_map)
     if output is None:
-        sys.stdout.write(text)
+        _out(text)
     else:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"can't write {output}: {exc.strerror}") from None
-        sys.stderr.write(f"wrote {output} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
+        sys.stderr.write(f"wrote {one_line(str(output))} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
     return 0
 
 
@@ -124,7 +131,7 @@ def cmd_stats(path: Path | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(stats.to_dict(), indent=2))
     else:
-        sys.stdout.write(format_stats(stats))
+        _out(format_stats(stats))
     return 0
 
 
@@ -142,7 +149,7 @@ def cmd_schema(output: Path | None) -> int:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"can't write {output}: {exc.strerror}") from None
-    sys.stderr.write(f"wrote {output}\n")
+    sys.stderr.write(f"wrote {one_line(str(output))}\n")
     return 0
 
 
@@ -226,7 +233,7 @@ class ProgressBar:
     def __init__(self, label: str, stream: IO[str] | None = None, force: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.enabled = force or self.stream.isatty()
-        self.label = label
+        self.label = one_line(label)
         self.began = time.perf_counter()
         self.last = 0.0
 
@@ -289,7 +296,7 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:
-            sys.stdout.write(format_explore(report, root))
+            _out(format_explore(report, root))
         return 1 if report.crash_count else 0
     if path_to is not None:
         raise UsageError("--path-to needs --exhaustive")
@@ -319,9 +326,9 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
             print(json.dumps(_combined(reports), indent=2))
     else:
         for r in reports:
-            sys.stdout.write(format_playtest(r, story, root, start, values))
+            _out(format_playtest(r, story, root, start, values))
         if len(reports) > 1:
-            sys.stdout.write(format_comparison(reports, story))
+            _out(format_comparison(reports, story))
     return 1 if any(r.crash_count for r in reports) else 0
 
 
@@ -382,7 +389,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
     from_note = f", from {start}" if start else ""
     set_note = "".join(f" --set {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items())
     lines = [
-        f"Playtest of {story.title} ({root}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
+        f"Playtest of {story.title} ({one_line(str(root))}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
         f"  {r.steps:,} choices in {r.seconds:.2f} s ({r.steps_per_second:,.0f} a second"
         + (f", {r.jobs} processes" if r.jobs > 1 else "") + f"), {r.nodes_entered:,} nodes entered",
         f"  nodes visited:  {r.nodes_visited:,} of {len(r.node_ids):,} ({_pct(r.nodes_visited, len(r.node_ids)).strip()})",
@@ -426,7 +433,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
                          f"{crash.error}")
             keys = " ".join(map(str, crash.keys))
             from_args = (f" --from {start}" if start else "") + set_note
-            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {root}"
+            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"
                          f" --seed {crash.seed}{from_args} --saves /tmp/iom-replay")
             if not crash.reproduced:
                 lines.append("      (a plain Game did not reproduce this: please report it as an engine bug)")
@@ -485,7 +492,7 @@ def format_explore(report: Any, root: Path) -> str:
     if report.played:
         extra.append(f"{report.played:,} playthroughs from the start")
     lines = [
-        f"Exhaustive search of {root}: {report.states:,} states, {report.transitions:,} choices tried, "
+        f"Exhaustive search of {one_line(str(root))}: {report.states:,} states, {report.transitions:,} choices tried, "
         f"{report.seconds:.1f} s",
         verdict,
         f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids) - len(report.outside):,}"

@@ -179,6 +179,8 @@ def story_schema() -> dict[str, Any]:
         "track": {"type": "boolean", "description": "Record it every turn, for the charts and the year's review."},
         "description": {"type": "string", "description": "What it means, for players and authors."},
         "unit": {"type": "string", "description": "What it counts, in notices such as 'hours -3' (default: the name)."},
+        "better": {"enum": list(loader._BETTER),
+                   "description": "Which way is an improvement: higher (the default) or lower."},
     }, ("type",), "A declared variable.",
         extra={"allOf": [
             {"if": {"properties": {"type": {"const": "int"}}},

@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
+from .errors import StoryRuntimeError
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_LITERAL = 10**12
+# Numbers stay finite: a product or quotient beyond this is a fault, so no value an expression
+# makes can grow to infinity, NaN or a number too long to print (sums of bounded parts, in an
+# expression of at most MAX_LENGTH characters, stay far below the float limit).
+MAX_NUMBER = 10**15
 
 # Types of expression values.
 INT, FLOAT, BOOL, STR = "int", "float", "bool", "str"
@@ -294,6 +300,7 @@ class _Parser:
                 else:
                     t = FLOAT if FLOAT in (left[1], right[1]) else INT
                 left = (("bin", tok[1], left[0], right[0]), t)
+                _check_constant(left[0], tok[2])
             elif tok[0] == "op" and tok[1] == "**":
                 raise self.fail(tok)
             else:
@@ -421,9 +428,47 @@ class _Parser:
         if fname == "chance":
             return ("call", fname, args[0][0]), BOOL
         if fname == "random":
+            if _is_constant(args[0][0]) and _is_constant(args[1][0]):
+                lo, hi = _constant_value(args[0][0], pos), _constant_value(args[1][0], pos)
+                if lo > hi:
+                    raise ExprError(f"random({_fmt_number(lo)}, {_fmt_number(hi)}) has its bounds the wrong way "
+                                    f"round: write random({_fmt_number(hi)}, {_fmt_number(lo)})", pos)
             return ("call", fname, args[0][0], args[1][0]), INT
         t = FLOAT if any(a[1] == FLOAT for a in args) else INT
         return ("call", fname, *[a[0] for a in args]), t
+
+
+def _is_constant(tree: Any) -> bool:
+    """Whether a numeric tree is made of literals only (and so can be worked out at load)."""
+    kind = tree[0]
+    if kind == "num":
+        return True
+    if kind == "bin" or kind == "neg":
+        return all(_is_constant(t) for t in tree[2 if kind == "bin" else 1:])
+    if kind == "call" and tree[1] in ("min", "max", "clamp", "abs"):
+        return all(_is_constant(t) for t in tree[2:])
+    return False
+
+
+def _fmt_number(x: Any) -> str:
+    if isinstance(x, float) and x == int(x) and abs(x) < 1e16:
+        x = int(x)
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}" if abs(x) >= 10_000 else str(x)
+    return f"{x:g}"
+
+
+def _constant_value(tree: Any, pos: int) -> Any:
+    try:
+        return compile_expr(tree)(None)
+    except StoryRuntimeError as exc:
+        raise ExprError(str(exc), pos) from None
+
+
+def _check_constant(tree: Any, pos: int) -> None:
+    """A calculation of constants that breaks the limits is an error at load, not in play."""
+    if _is_constant(tree):
+        _constant_value(tree, pos)
 
 
 def _enum_values(node: Any, scope: Scope) -> tuple[str, ...]:
@@ -497,12 +542,40 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _beyond(x: Any) -> StoryRuntimeError:
+    return StoryRuntimeError(f"a calculation gives {_fmt_number(x)}, beyond the limit of ±{MAX_NUMBER:,} "
+                             "(numbers in a story must stay finite)")
+
+
+def _checked(x: Any) -> Any:
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
+
+
+def checked_mul(a: Any, b: Any) -> Any:
+    x = a * b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
+
+
 def _div(a: Any, b: Any) -> Any:
-    return a / b if b else 0
+    if not b:
+        return 0
+    x = a / b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
 
 
 def _floordiv(a: Any, b: Any) -> Any:
-    return a // b if b else 0
+    if not b:
+        return 0
+    x = a // b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
 
 
 def _mod(a: Any, b: Any) -> Any:
@@ -512,7 +585,7 @@ def _mod(a: Any, b: Any) -> Any:
 _BIN: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
-    "*": operator.mul,
+    "*": checked_mul,
     "/": _div,
     "//": _floordiv,
     "%": _mod,
@@ -785,13 +858,13 @@ def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:
                 return lambda st: st.v[slot] + c
             if op == "-":
                 return lambda st: st.v[slot] - c
-            return lambda st: st.v[slot] * c
+            return lambda st: _checked(st.v[slot] * c)
         a = compile_expr(left)
         if op == "+":
             return lambda st: a(st) + c
         if op == "-":
             return lambda st: a(st) - c
-        return lambda st: a(st) * c
+        return lambda st: _checked(a(st) * c)
     c = left[1]
     if right[0] == "var":
         slot = right[1]
@@ -799,13 +872,13 @@ def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:
             return lambda st: c + st.v[slot]
         if op == "-":
             return lambda st: c - st.v[slot]
-        return lambda st: c * st.v[slot]
+        return lambda st: _checked(c * st.v[slot])
     b = compile_expr(right)
     if op == "+":
         return lambda st: c + b(st)
     if op == "-":
         return lambda st: c - b(st)
-    return lambda st: c * b(st)
+    return lambda st: _checked(c * b(st))
 
 
 def _compile_call(name: str, trees: Sequence[Any]) -> Fn:

@@ -58,6 +58,16 @@ class Notice:
     label: str
     old: Any
     new: Any
+    better: str = "higher"
+
+    @property
+    def improved(self) -> bool | None:
+        """True for a change for the better, False for the worse, None when neither applies
+        (a word or a flag, which has no direction)."""
+        if isinstance(self.new, bool) or isinstance(self.old, bool) or not isinstance(self.new, int | float) \
+                or not isinstance(self.old, int | float) or self.new == self.old:
+            return None
+        return (self.new > self.old) == (self.better != "lower")
 
     def __str__(self) -> str:
         who = f"{self.character}: " if self.character else ""
@@ -533,7 +543,7 @@ class Game:
                     continue
                 enabled = False
                 if rng and draws:
-                    ch.reason(self)  # type: ignore[misc]
+                    ch.reason(self)
             for slot, amount_fn in cost:
                 if v[slot] < amount_fn(self) and enabled:
                     enabled = False
@@ -711,7 +721,8 @@ class Game:
         for var in self.story.variables:
             old, new = before[var.slot], self.v[var.slot]
             if old != new and var.display != "hidden" and var.slot not in self._quiet_slots():
-                out.append(Notice(chars.get(var.character) if var.character else None, var.label, old, new))
+                out.append(Notice(chars.get(var.character) if var.character else None, var.label, old, new,
+                                  var.better))
         return out
 
     def _quiet_slots(self) -> set[int]:

@@ -8,7 +8,9 @@ tuples, strings, numbers), which is what makes the compiled-story cache safe and
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from . import expr as ex
 from . import yamlsrc
 from .errors import Problem
+from .files import kind_of
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
@@ -25,12 +28,14 @@ SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
 MAX_TEXT = 20_000
 MAX_FILES = 2_000
+MAX_ENTRIES = 20_000
 INT_LIMIT = 1_000_000_000
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SCENE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
+_BETTER = ("higher", "lower")
 
 STORY_KEYS = {
     "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
@@ -38,7 +43,7 @@ STORY_KEYS = {
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
     "type", "initial", "min", "max", "values", "label", "group", "display", "track",
-    "description", "unit",
+    "description", "unit", "better",
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
@@ -227,10 +232,15 @@ class _Builder:
         story_doc: tuple[_Source, Any] | None = None
         for rel, data in self.files:
             src = _Source(rel, self.problems)
+            notes: list[YamlProblem] = []
             try:
-                doc = yamlsrc.read(data)
+                doc = yamlsrc.read(data, notes)
             except YamlProblem as exc:
                 src.error(exc.line, exc.column, exc.message)
+                doc = None
+            for note in notes:
+                (src.error if note.severity == "error" else src.warn)(note.line, note.column, note.message)
+            if doc is None:
                 continue
             if not isinstance(doc, Map):
                 src.error(getattr(doc, "line", 1), getattr(doc, "col", 1),
@@ -482,7 +492,7 @@ class _Builder:
         decl: dict[str, Any] = {
             "type": vtype, "label": name.replace("_", " ").capitalize(), "group": "",
             "display": "hidden", "track": False, "description": "", "unit": name.replace("_", " "),
-            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (),
+            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (), "better": "higher",
         }
         for key in ("label", "group", "description", "unit"):
             if key in m and src.want(m, key, (str,), f"'{key}'"):
@@ -495,6 +505,11 @@ class _Builder:
                           f"display must be one of {', '.join(_DISPLAYS)}")
         if "track" in m and src.want(m, "track", (bool,), "'track'"):
             decl["track"] = m["track"]
+        if "better" in m and src.want(m, "better", (str,), "'better'"):
+            if m["better"] in _BETTER:
+                decl["better"] = m["better"]
+            else:
+                src.error(*src.at_value(m, "better")[:2], "better must be higher or lower")
         if vtype == "int":
             for key in ("min", "max"):
                 if key in m and src.want(m, key, (int,), f"'{key}'"):
@@ -547,7 +562,7 @@ class _Builder:
                 src.error(*src.at_value(doc, "scene")[:2],
                           f"scene id '{scene}' must be names joined by dots (letters, digits, _)")
                 return None
-            return scene
+            return str(scene)
         parts = list(Path(src.rel).with_suffix("").parts)
         scene = ".".join(parts)
         if not _SCENE_ID.match(scene):
@@ -1114,10 +1129,71 @@ class _Builder:
 
 def story_files(root: Path) -> list[Path]:
     """Every YAML file of a story folder, story.yaml first, then in path order."""
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return scan_story_folder(root)[0]
+
+
+def scan_story_folder(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The story's YAML files (story.yaml first) and the entries refused, with why.
+
+    Only ordinary files are listed, by their `stat` (nothing is opened); a link that leads out
+    of the folder is refused; the walk stops as soon as the folder holds more than MAX_FILES
+    story files or MAX_ENTRIES entries, so pointing at `/` costs no more than that.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    try:
+        top = root.resolve()
+    except (OSError, RuntimeError):
+        return [], [Problem(str(root), 1, 1, "can't read the story folder")]
+    seen = 0
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_ENTRIES or len(files) > MAX_FILES:
+                return files, [Problem(str(root), 1, 1, f"too many files: a story folder holds at most {MAX_FILES:,} "
+                                       f"story files and {MAX_ENTRIES:,} entries in all (is this the story's folder?)")]
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            is_yaml = path.suffix in (".yaml", ".yml")
+            try:
+                link = entry.is_symlink()
+                if link:
+                    target = path.resolve()
+                    if target != top and top not in target.parents:
+                        if is_yaml or target.is_dir():
+                            problems.append(Problem(rel, 1, 1, "refused: a link to somewhere outside the story folder "
+                                                    "(copy the file into the folder instead)"))
+                        continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+                    continue
+                if not is_yaml:
+                    continue
+                st = entry.stat()
+            except FileNotFoundError:
+                if is_yaml:
+                    problems.append(Problem(rel, 1, 1, "refused: a link to a file that doesn't exist"))
+                continue
+            except (OSError, RuntimeError) as exc:
+                problems.append(Problem(rel, 1, 1, f"can't read the file: {getattr(exc, 'strerror', None) or exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                continue  # a link to a folder inside the story: its files are found there
+            if not stat.S_ISREG(st.st_mode):
+                problems.append(Problem(rel, 1, 1, f"refused: {kind_of(st.st_mode)}, not an ordinary file; it is not read"))
+                continue
+            files.append(path)
     files.sort(key=lambda p: (p.relative_to(root).as_posix() != "story.yaml", p.relative_to(root).as_posix()))
-    return files
+    return files, problems
 
 
 def build_ir(root: Path, files: list[tuple[str, bytes]]) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -345,4 +345,4 @@ def plan_for(story: Story) -> Plan:
     plan = story.runtime.get("plan")
     if plan is None:
         plan = story.runtime["plan"] = Plan(story)
-    return plan  # type: ignore[no-any-return]
+    return plan

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expr import FLOAT, compile_expr, compile_test
+from .expr import FLOAT, checked_mul, compile_expr, compile_test
 from .loader import END_TURN, HUB
 from .plan import uses_randomness
 
@@ -41,6 +41,8 @@ class Variable:
     # The case the variable belongs to: its character, or the `character` of the scene file
     # that declared it.
     case: str | None = None
+    # Which way is an improvement: "higher" (the default) or "lower" (e.g. offences).
+    better: str = "higher"
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,13 +341,13 @@ def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]],
 
     if kind == "sequence":
         def pick(st: Any) -> int:
-            return min(st.visits[node_index], count) - 1
+            return int(min(st.visits[node_index], count)) - 1
     elif kind == "cycle":
         def pick(st: Any) -> int:
-            return (st.visits[node_index] - 1) % count
+            return int(st.visits[node_index] - 1) % count
     else:
         def pick(st: Any) -> int:
-            return st.randint(0, count - 1)
+            return int(st.randint(0, count - 1))
 
     def variation(st: Any, out: list[str]) -> None:
         r = alternatives[max(0, pick(st))]
@@ -481,7 +483,7 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
         elif op == "-=":
             x = v[slot] - rhs
         else:
-            x = v[slot] * rhs
+            x = checked_mul(v[slot], rhs)
         x = int(x // 1) if isinstance(x, float) else int(x)
         v[slot] = lo if x < lo else hi if x > hi else x
 
@@ -656,7 +658,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
             min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
             group=v["group"], display=v["display"], track=v["track"],
-            description=v["description"], unit=v["unit"],
+            description=v["description"], unit=v["unit"], better=v.get("better", "higher"),
             character=None if v["character"] is None else characters[v["character"]].id,
             case=None if v["case"] is None else characters[v["case"]].id,
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .textsafe import BIDI, UNSAFE
+
 # PyYAML is imported when a file is actually parsed: a story loaded from the compiled cache
 # never needs it, which keeps the game's start-up short.
 
@@ -36,6 +38,15 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _FLOW = re.compile(r"[\[\]{}]")
 # A plain scalar can only be a number, a bool or null if it starts with one of these (or is empty).
 _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF") | {""}
+# Raw characters a story file may not hold: every control character but tab, newline and the
+# carriage return of a CRLF line end (one character class: the regex engine scans it fastest).
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BIDI_CHARS = tuple(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# Escapes of a double-quoted YAML string, which can make any character out of plain ASCII.
+_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_ESCAPED = {"0": "\x00", "a": "\x07", "b": "\x08", "v": "\x0b", "f": "\x0c", "r": "\r", "e": "\x1b",
+            "N": "\x85"}
+MAX_CHAR_PROBLEMS = 20
 
 
 class Map(dict):  # type: ignore[type-arg]
@@ -65,11 +76,75 @@ class Seq(list):  # type: ignore[type-arg]
 class YamlProblem(Exception):
     """A file that is not acceptable YAML; line and column count from 1."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, column: int = 1, severity: str = "error") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.severity = severity
+
+
+def char_message(ch: str) -> str:
+    """What is wrong with a character a story's text may not hold."""
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        return f"lone surrogate U+{code:04X} in text (not a character)"
+    if BIDI.match(ch):
+        return (f"bidirectional control character U+{code:04X} in text: it can make text show "
+                "in another order than it is written")
+    return f"control character U+{code:04X} in text"
+
+
+def _place(text: str, index: int) -> tuple[int, int]:
+    """Line and column (from 1) of a character index."""
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def _raw_characters(text: str, notes: list[YamlProblem]) -> None:
+    """Raw control characters (errors: the first is raised) and bidi controls (warnings)."""
+    found = []
+    for m in _RAW_CONTROL.finditer(text):
+        if m.group() == "\r" and text.startswith("\n", m.end()):
+            continue
+        found.append(YamlProblem(char_message(m.group()), *_place(text, m.start())))
+        if len(found) >= MAX_CHAR_PROBLEMS:
+            break
+    if any(c in text for c in _BIDI_CHARS):  # a few substring searches are quicker than a regex
+        for m in BIDI.finditer(text):
+            notes.append(YamlProblem(char_message(m.group()), *_place(text, m.start()), "warning"))
+            if len(notes) >= MAX_CHAR_PROBLEMS:
+                break
+    if found:
+        notes.extend(found[1:])
+        raise found[0]
+
+
+def _escaped_characters(text: str, ev: Any, notes: list[YamlProblem]) -> None:
+    """Report the escapes of a double-quoted string that make characters text can't hold."""
+    start, end = ev.start_mark.index, ev.end_mark.index
+    before = len(notes)
+    for m in _ESCAPE.finditer(text, start, end):
+        esc = m.group()[1:]
+        if esc[0] in "xuU":
+            try:
+                ch = chr(int(esc[1:], 16))
+            except (ValueError, OverflowError):
+                continue
+        else:
+            ch = _ESCAPED.get(esc, "")
+        if not ch:
+            continue
+        if UNSAFE.match(ch):
+            notes.append(YamlProblem(char_message(ch), *_place(text, m.start())))
+        elif BIDI.match(ch):
+            notes.append(YamlProblem(char_message(ch), *_place(text, m.start()), "warning"))
+    if len(notes) == before:
+        # Not made by an escape we know: say so at the string itself.
+        bad = UNSAFE.search(ev.value) or BIDI.search(ev.value)
+        if bad is not None and bad.group() not in text[start:end]:  # raw ones are already reported
+            severity = "error" if UNSAFE.match(bad.group()) else "warning"
+            notes.append(YamlProblem(char_message(bad.group()), ev.start_mark.line + 1,
+                                     ev.start_mark.column + 1, severity))
 
 
 def _scalar(value: str, tag: str | None, plain: bool) -> Any:
@@ -131,29 +206,34 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read(data: bytes) -> Any:
-    """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem."""
+def read(data: bytes, notes: list[YamlProblem] | None = None) -> Any:
+    """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem.
+
+    Characters that text may not hold are reported at their exact line and column: a raw
+    control character is raised (and any further ones added to `notes`); one made by an
+    escape such as `"\\e"` is added to `notes` as an error; a bidirectional control as a warning.
+    """
     import yaml
+    if notes is None:
+        notes = []
     text = decode(data)
-    if "\x00" in text:
-        i = text.index("\x00")
-        raise YamlProblem("file contains a NUL character", text.count("\n", 0, i) + 1, 1)
+    _raw_characters(text, notes)
     _check_flow_depth(text)
     try:
-        return _build(text)
+        return _build(text, notes)
     except yaml.MarkedYAMLError as exc:
         raise _parser_problem(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
 
 
-def _build(text: str) -> Any:
+def _build(text: str, notes: list[YamlProblem]) -> Any:
     import yaml
 
     try:
         loader = yaml.CSafeLoader
     except AttributeError:  # pragma: no cover - only without libyaml
-        loader = yaml.SafeLoader  # type: ignore[assignment,misc]
+        loader = yaml.SafeLoader  # type: ignore[assignment]
     events = yaml.parse(text, Loader=loader)
     stack: list[Any] = []  # containers being built
     keys: list[Any] = []  # for maps: pending key (or _NOKEY); for seqs: unused
@@ -202,6 +282,7 @@ def _build(text: str) -> Any:
 
     ev: Any
     scalar_event = yaml.ScalarEvent
+    escapes = "\\" in text  # without a backslash no string can hold an escape
     for ev in events:
         cls = type(ev)
         if cls is scalar_event and stack and not ev.anchor and total < MAX_EXPANDED_NODES:
@@ -220,6 +301,8 @@ def _build(text: str) -> Any:
                 except ValueError as exc:
                     m = ev.start_mark
                     raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+                _escaped_characters(text, ev, notes)
             m = ev.start_mark
             line = m.line + 1
             col = m.column + 1
@@ -252,6 +335,8 @@ def _build(text: str) -> Any:
                 value = _scalar(ev.value, ev.tag, ev.implicit[0])
             except ValueError as exc:
                 raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+                _escaped_characters(text, ev, notes)
             add(value, m.line, m.column, ev.style or None, 1, 1)
             if ev.anchor:
                 anchors[ev.anchor] = (value, 1)

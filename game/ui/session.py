@@ -20,8 +20,11 @@ from ..engine.saves import (
     QUICKSAVE,
     SaveSlot,
     atomic_write,
+    delete_save,
     list_saves,
     load_save,
+    read_save_file,
+    rename_save,
     save_data,
     slot_path,
     write_save,
@@ -74,6 +77,9 @@ class Session:
         self._lock = threading.Lock()
         self._opening_key: tuple[int, int] | None = None
         self._opening: list[Any] | None = None
+        # Characters whose ending the last choice reached and the player hasn't read yet: the
+        # panels keep them quiet until the passage that tells them has been read.
+        self.unread_endings: set[str] = set()
 
     # -- starting and resuming ---------------------------------------------------------
     def new_game(self) -> Game:
@@ -91,12 +97,17 @@ class Session:
         so a resumed game keeps its undo history and the journal knows every turn."""
         self._games += 1
         self.game = game
+        self.unread_endings = set()
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
             replayed = _replay(game)
             if replayed is not None:
-                self.game, self.marks = replayed
+                self.game, self.marks, last = replayed
                 self.marks_from = 0
+                # Endings the last choice reached are as unread as when the game was left.
+                by_id = {e.id: e for e in game.story.endings}
+                ends = [by_id[eid] for _t, eid in self.game.outcomes[last:] if eid in by_id]
+                self.unread_endings = {e.character for e in ends if e.character is not None}
         elif not game.log:
             self.marks, self.marks_from = {0: 0}, 0
         self.note_endings()
@@ -145,13 +156,17 @@ class Session:
         if reached:
             self.note_endings()
         by_id = {e.id: e for e in game.story.endings}
-        return [by_id[e] for e in reached if e in by_id]
+        ends = [by_id[e] for e in reached if e in by_id]
+        # Taking a choice means what came before it was read.
+        self.unread_endings = {e.character for e in ends if e.character is not None}
+        return ends
 
     def undo(self) -> bool:
         game = self.game
         if game is None or not game.undo():
             return False
         self.marks = {t: i for t, i in self.marks.items() if t <= game.turn}
+        self.unread_endings = set()
         self.autosave()
         return True
 
@@ -188,6 +203,27 @@ class Session:
         if name != AUTOSAVE:
             self.autosave()
         return game
+
+    def delete(self, name: str) -> None:
+        """Delete a save; SaveError says why it couldn't be."""
+        self.flush()
+        delete_save(self.saves_dir, name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a save (never over another); SaveError says why it couldn't be."""
+        self.flush()
+        rename_save(self.saves_dir, old, new)
+
+    def continues_with(self, name: str) -> bool:
+        """Whether a save holds the very play the autosave does, so loading it leaves what
+        Continue resumes as it is."""
+        self.flush()
+        try:
+            saved = read_save_file(slot_path(self.saves_dir, name))
+            latest = read_save_file(slot_path(self.saves_dir, AUTOSAVE))
+        except SaveError:
+            return False
+        return bool(saved.get("seed") == latest.get("seed") and saved.get("choices") == latest.get("choices"))
 
     def has_save(self, name: str) -> bool:
         try:
@@ -285,13 +321,16 @@ class Session:
         return ""
 
 
-def _replay(saved: Game) -> tuple[Game, dict[int, int]] | None:
-    """Replay a game's choices from its seed; the replay, if it reaches the very same state."""
+def _replay(saved: Game) -> tuple[Game, dict[int, int], int] | None:
+    """Replay a game's choices from its seed; the replay, if it reaches the very same state,
+    its journal marks, and how many outcomes there were before its last choice."""
     try:
         game = Game(saved.story, seed=saved.seed)
         marks = {0: 0}
+        last = 0
         for index in saved.log:
             turn, before = game.turn, len(game.transcript)
+            last = len(game.outcomes)
             game.choose(index)
             if game.turn != turn:
                 marks[game.turn] = before + 1
@@ -299,4 +338,4 @@ def _replay(saved: Game) -> tuple[Game, dict[int, int]] | None:
             return None
     except Exception:  # noqa: BLE001 - a replay is only a convenience; the save stands either way
         return None
-    return game, marks
+    return game, marks, last

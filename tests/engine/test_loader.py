@@ -47,7 +47,7 @@ def test_a_good_story_has_no_problems(tmp_path):
         (b"a: [1, 2\n", 1, 4, "did not find expected"),
         (b"a: 1\n---\nb: 2\n", 2, 1, "one YAML document"),
         (b"a: *nothing\n", 1, 4, "unknown alias"),
-        (b"a: 1\x00\n", 1, 1, "NUL character"),
+        (b"a: 1\x00\n", 1, 5, "control character U+0000 in text"),
         (b"? [a, b]\n: c\n", 1, 3, "mapping key must be a plain name"),
         (b"a: b\nc: ? d\n", 2, 4, "can't start with '? '"),
         (b"a: 'it's'\n", 1, 8, "write a single quote twice"),
@@ -168,6 +168,7 @@ def test_every_error_reported_at_once(tmp_path):
         (GOOD_SCENE, "variables:\n  x: {type: int, initial: 11, max: 10}\n", "outside"),
         (GOOD_SCENE, "variables:\n  x: {type: enum, values: [a, b], initial: c}\n", "not one of a, b"),
         (GOOD_SCENE, "variables:\n  x: {type: int, dispaly: bar}\n", "did you mean 'display'"),
+        (GOOD_SCENE, "variables:\n  x: {type: int, better: fewer}\n", "better must be higher or lower"),
         (GOOD_SCENE, "turns: {hub: main.nope}\n", "unknown node 'main.nope'"),
         (GOOD_SCENE, "turns: {hub: main.start, counter: missing}\n", "must name an int variable"),
         (GOOD_SCENE, "titel: x\n", "did you mean 'title'"),
@@ -286,3 +287,19 @@ def test_check_never_crashes_on_junk(tmp_path, bits, noise):
     (root / "main.yaml").write_bytes("\n".join(bits).encode() + noise)
     _story, found = check(root, cache_dir=False)
     assert all(p.file and p.line >= 1 and p.column >= 1 for p in found)
+
+
+def test_better_says_which_way_is_an_improvement(tmp_path):
+    head = """\
+        variables:
+          rank: {type: int, initial: 60, better: lower}
+          score: {type: int}
+        characters:
+          ana: {name: Ana}
+          ben: {name: Ben}
+        character_variables:
+          offences: {type: int, better: lower}
+        """
+    story = load_story(make(tmp_path, GOOD_SCENE, head), cache_dir=False)
+    better = {v.name: v.better for v in story.variables}
+    assert better == {"rank": "lower", "score": "higher", "ana.offences": "lower", "ben.offences": "lower"}

@@ -414,6 +414,24 @@ def test_notices_report_visible_changes(tmp_path):
         """, CHAR_HEAD)
     g.choose(0)
     assert [str(n) for n in g.notices] == ["Becky: Trust +1", "Stokesy: Status: custody"]
+    assert [n.improved for n in g.notices] == [True, None]
+
+
+def test_notices_know_when_lower_is_better(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            choices:
+              - text: a good quarter
+                effects: [rank -= 5, score -= 1]
+                goto: start
+        """, """\
+        variables:
+          rank: {type: int, initial: 60, display: number, better: lower}
+          score: {type: int, initial: 3, display: number}
+        """)
+    g.choose(0)
+    assert [(str(n), n.improved) for n in g.notices] == [("Rank -5", True), ("Score -1", False)]
 
 
 def test_set_var_checks_types(tmp_path):

@@ -47,6 +47,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         super().__init__(classes=classes)
         self._shown: Game | None = None
         self._footer_state: tuple[bool, ...] = ()
+        self._passage_entry = 0  # the transcript entry the last choice's text starts at
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -66,6 +67,8 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         # A screen closed as soon as it opened (keys arrive fast) may have lost its children.
         for choices in self.query(ChoiceList):
             choices.focus()
+        for transcript in self.query(Transcript):
+            self.watch(transcript, "scroll_y", self._scrolled, init=False)
 
     def on_screen_resume(self) -> None:
         self.refresh_view()
@@ -83,7 +86,8 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         fresh = game is not self._shown
         self._shown = game
         self.query_one(StatusLine).show(game)
-        self.query_one(CaseloadView).show(game, self.app.session.opening(game))
+        self.query_one(CaseloadView).show(game, self.app.session.opening(game),
+                                          frozenset(self.app.session.unread_endings))
         self.query_one(NoticeLine).show(game.notices if moved else [])
         transcript = self.query_one(Transcript)
         first_new = transcript.sync(game.transcript)
@@ -96,6 +100,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             # Resume where the player was: at the start of the current passage.
             transcript.reveal(max(0, _last_choice(game)))
         elif moved:
+            self._passage_entry = first_new
             # Scroll now, with the sizes as they are, so the usual choice repaints in one pass;
             # after the layout, correct it if the choices' new height moved the end.
             transcript.scroll_to_entry(first_new)
@@ -105,6 +110,23 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         if shown != self._footer_state:
             self._footer_state = shown
             self.refresh_bindings()
+
+    def _scrolled(self, _y: float) -> None:
+        if self.app.session.unread_endings:
+            self._check_read()
+
+    def _check_read(self) -> None:
+        """Endings the last choice reached appear in the case panel once the player has
+        scrolled down to the end of the passages that tell them (or opened the review)."""
+        session = self.app.session
+        game = self.game
+        if not session.unread_endings or game is None or not self.query(Transcript):
+            return
+        transcript = self.query_one(Transcript)
+        placed = min(transcript.start_of(self._passage_entry), transcript.max_scroll_y)
+        if placed < transcript.max_scroll_y <= transcript.scroll_y:
+            session.unread_endings = set()
+            self.query_one(CaseloadView).show(game, session.opening(game))
 
     # -- choosing ---------------------------------------------------------------------------
     def enabled_choices(self) -> list[int]:
@@ -125,12 +147,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             self.app.say(f"The story has a fault and can't go on from here: {exc}", "error", timeout=10)
             return
         self.refresh_view(moved=True)
-        game = session.game
-        assert game is not None
-        for end in reached:
-            if end.character is not None:
-                char = game.story.character(end.character)
-                self.app.say(f"{char.name if char else end.character}: {end.title}", timeout=6)
+        if reached:
+            # No toast: an ending is told by its passage, and shown beside it once that is read.
+            self.call_after_refresh(self._check_read)
 
     @on(ChoiceList.Chosen)
     def _chosen(self, message: ChoiceList.Chosen) -> None:
