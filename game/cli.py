@@ -55,11 +55,12 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     play = sub.add_parser("playtest", help="play the story automatically: random runs or an exhaustive search")
     play.add_argument("path", nargs="?", type=Path, help=story_help)
-    play.add_argument("--runs", type=int, default=1000, metavar="N", help="random playthroughs (default: 1000)")
+    play.add_argument("--runs", type=int, metavar="N", help="random playthroughs (default: 1000; 20 with --reading)")
     play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
     play.add_argument("--strategy", action="append", metavar="NAME",
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
-                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section")
+                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section; "
+                           "with --reading also patient")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")
@@ -74,6 +75,9 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--from", dest="from_node", metavar="NODE", help="start every run at NODE")
     play.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                       help="start with a variable set (repeatable)")
+    play.add_argument("--reading", action="store_true",
+                      help="report what a player reads instead: words shown, verbatim repeats, single-choice "
+                           "prompts, navigation versus decisions, new words per turn")
     play.add_argument("--json", action="store_true", help="print the report as JSON")
     bar = play.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="always show the progress bar")
@@ -264,10 +268,11 @@ def _authoring(args: argparse.Namespace) -> int:
     if args.command == "schema":
         return c.guarded(lambda: c.cmd_schema(args.output))
     return c.guarded(lambda: c.cmd_playtest(
-        args.path, runs=args.runs, seed=args.seed, strategies=args.strategy or ["random"], as_json=args.json,
+        args.path, runs=args.runs if args.runs is not None else (20 if args.reading else 1000), seed=args.seed, strategies=args.strategy or ["random"], as_json=args.json,
         exhaustive=args.exhaustive, max_states=args.max_states, max_seconds=args.max_seconds,
         path_to=args.path_to, start=args.from_node,
-        settings=args.settings, max_steps=args.max_steps, jobs=args.jobs, progress=args.progress))
+        settings=args.settings, max_steps=args.max_steps, jobs=args.jobs, progress=args.progress,
+        reading=args.reading))
 
 
 def entry() -> None:
