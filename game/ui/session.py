@@ -26,6 +26,7 @@ from ..engine.saves import (
     slot_path,
     write_save,
 )
+from .choices import choice_key
 from .profile import Profile, ProfileError
 
 if TYPE_CHECKING:
@@ -74,11 +75,18 @@ class Session:
         self._lock = threading.Lock()
         self._opening_key: tuple[int, int] | None = None
         self._opening: list[Any] | None = None
+        # Choices undone, the latest last: redo takes them again (the same seed, the same result).
+        self._redo: list[int] = []
+        self._chosen_unsaved = False
+        # Choices taken in playthroughs before this game began (this game's own aren't marked).
+        self._chosen_earlier: frozenset[str] = frozenset()
 
     # -- starting and resuming ---------------------------------------------------------
     def new_game(self) -> Game:
         """A new game of the current story (the given seed first, fresh seeds after)."""
         assert self.story is not None
+        if self._chosen_unsaved and not self.profile.read_only:
+            self.save_profile()  # the last game's choices, before this one begins
         seed = self.seed if self._games == 0 else random.getrandbits(32)
         game = Game(self.story, seed=seed)
         self.adopt(game, replay=False)
@@ -91,6 +99,8 @@ class Session:
         so a resumed game keeps its undo history and the journal knows every turn."""
         self._games += 1
         self.game = game
+        self._redo = []
+        self._chosen_earlier = frozenset(self.profile.chosen(game.story.id))
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
             replayed = _replay(game)
@@ -137,7 +147,14 @@ class Session:
         game = self.game
         assert game is not None
         turn, before, outcomes = game.turn, len(game.transcript), len(game.outcomes)
+        key = choice_key(game, game.choices[index]) if 0 <= index < len(game.choices) else ""
         game.choose(index)
+        if self._redo and self._redo[-1] == index:
+            self._redo.pop()  # the same choice as the one undone: what was undone can still be redone
+        else:
+            self._redo.clear()
+        if key and self.profile.note_chosen(game.story.id, key):
+            self._chosen_unsaved = True
         if game.turn != turn:
             self.marks[game.turn] = before + 1
         reached = [eid for _t, eid in game.outcomes[outcomes:]]
@@ -149,11 +166,31 @@ class Session:
 
     def undo(self) -> bool:
         game = self.game
-        if game is None or not game.undo():
+        if game is None or not game.can_undo:
             return False
+        last = game.log[-1] if game.log else None
+        if not game.undo():
+            return False
+        if last is not None:
+            self._redo.append(last)
         self.marks = {t: i for t, i in self.marks.items() if t <= game.turn}
         self.autosave()
         return True
+
+    @property
+    def can_redo(self) -> bool:
+        game = self.game
+        return bool(self._redo) and game is not None and not game.ended
+
+    def redo(self) -> list[Ending] | None:
+        """Take again the choice last undone; None if there is none (engine errors propagate)."""
+        if not self.can_redo:
+            return None
+        return self.choose(self._redo[-1])
+
+    def chosen_before(self) -> frozenset[str]:
+        """Choices taken in playthroughs before this one (to mark them, as seen text is marked)."""
+        return self._chosen_earlier
 
     def note_endings(self) -> None:
         """Record endings reached (and a finished run) in the profile."""
@@ -163,10 +200,11 @@ class Session:
         changed = self.profile.note_endings(game)
         if game.ended:
             changed = self.profile.record_run(game) or changed
-        if changed:
+        if changed or (game.ended and self._chosen_unsaved):
             self.save_profile()
 
     def save_profile(self) -> None:
+        self._chosen_unsaved = False
         try:
             self.profile.save()
         except ProfileError as exc:
@@ -257,6 +295,8 @@ class Session:
             f.result()
 
     def close(self) -> None:
+        if self._chosen_unsaved and not self.profile.read_only:
+            self.save_profile()
         self.flush()
         with self._lock:
             writer, self._writer = self._writer, None
