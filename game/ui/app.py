@@ -97,6 +97,7 @@ class StraightApp(App[int]):
         theme = session.profile.theme
         if theme and theme in self.available_themes:
             self.theme = theme
+        self.apply_settings()
         if session.profile.problem:
             self.say(f"Your profile can't be used: {session.profile.problem}. "
                      "Endings seen in this session won't be kept.", "warning")
@@ -232,6 +233,21 @@ class StraightApp(App[int]):
         if not isinstance(self.screen, SupportScreen):
             self.push_screen(SupportScreen())
 
+    def action_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def apply_settings(self) -> None:
+        """Make the profile's settings felt now: motion here, the rest by each screen."""
+        reduce = self.session.profile.setting("reduce_motion")
+        self.animation_level = "none" if reduce else "full"
+        for screen in self.screen_stack:
+            apply = getattr(screen, "apply_settings", None)
+            if apply is not None:
+                apply()
+
     def action_gallery(self) -> None:
         from .screens.gallery import GalleryScreen
 
@@ -270,6 +286,8 @@ class StraightApp(App[int]):
         commands = list(own()) if own is not None else []
         commands.append(Command("Help", "Keys and how to play (F1)", self.action_help))
         commands.append(Command("Support lines", "Helplines for the issues in this story", self.action_support))
+        commands.append(Command("Settings", "Theme, text width, questions before ending a turn, motion",
+                                self.action_settings))
         if self.session.story is not None:
             commands.append(Command("Endings gallery", "Endings you have found across playthroughs",
                                     self.action_gallery))
