@@ -78,8 +78,9 @@ class Session:
         # Choices undone, the latest last: redo takes them again (the same seed, the same result).
         self._redo: list[int] = []
         self._chosen_unsaved = False
-        # Choices taken in playthroughs before this game began (this game's own aren't marked).
-        self._chosen_earlier: frozenset[str] = frozenset()
+        # Choices this playthrough has taken (known when it was replayed): not marked as taken
+        # in an earlier one.
+        self._taken_now: set[str] = set()
 
     # -- starting and resuming ---------------------------------------------------------
     def new_game(self) -> Game:
@@ -100,10 +101,10 @@ class Session:
         self._games += 1
         self.game = game
         self._redo = []
-        self._chosen_earlier = frozenset(self.profile.chosen(game.story.id))
+        self._taken_now = set()
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
-            replayed = _replay(game)
+            replayed = _replay(game, self._taken_now)
             if replayed is not None:
                 self.game, self.marks = replayed
                 self.marks_from = 0
@@ -153,8 +154,10 @@ class Session:
             self._redo.pop()  # the same choice as the one undone: what was undone can still be redone
         else:
             self._redo.clear()
-        if key and self.profile.note_chosen(game.story.id, key):
-            self._chosen_unsaved = True
+        if key:
+            self._taken_now.add(key)
+            if self.profile.note_chosen(game.story.id, key):
+                self._chosen_unsaved = True
         if game.turn != turn:
             self.marks[game.turn] = before + 1
         reached = [eid for _t, eid in game.outcomes[outcomes:]]
@@ -188,9 +191,12 @@ class Session:
             return None
         return self.choose(self._redo[-1])
 
-    def chosen_before(self) -> frozenset[str]:
-        """Choices taken in playthroughs before this one (to mark them, as seen text is marked)."""
-        return self._chosen_earlier
+    def chosen_before(self) -> set[str]:
+        """Choices taken in earlier playthroughs and not yet in this one (to mark them, as
+        Ren'Py marks text already seen)."""
+        if self.story is None:
+            return set()
+        return self.profile.chosen(self.story.id) - self._taken_now
 
     def note_endings(self) -> None:
         """Record endings reached (and a finished run) in the profile."""
@@ -325,18 +331,24 @@ class Session:
         return ""
 
 
-def _replay(saved: Game) -> tuple[Game, dict[int, int]] | None:
-    """Replay a game's choices from its seed; the replay, if it reaches the very same state."""
+def _replay(saved: Game, taken: set[str] | None = None) -> tuple[Game, dict[int, int]] | None:
+    """Replay a game's choices from its seed; the replay, if it reaches the very same state.
+    The choices taken on the way are added to `taken`."""
     try:
         game = Game(saved.story, seed=saved.seed)
         marks = {0: 0}
+        keys = []
         for index in saved.log:
+            if taken is not None and 0 <= index < len(game.choices):
+                keys.append(choice_key(game, game.choices[index]))
             turn, before = game.turn, len(game.transcript)
             game.choose(index)
             if game.turn != turn:
                 marks[game.turn] = before + 1
         if game.to_dict() != saved.to_dict():
             return None
+        if taken is not None:
+            taken.update(keys)
     except Exception:  # noqa: BLE001 - a replay is only a convenience; the save stands either way
         return None
     return game, marks

@@ -33,7 +33,8 @@ from .choices import Numbered
 # Long lines are hard to read: the transcript wraps at this width however wide the terminal
 # (unless the player's settings say otherwise).
 MAX_MEASURE = 92
-# After a choice taken in an earlier playthrough (as Ren'Py marks text already seen).
+# After a choice taken in an earlier playthrough and not yet in this one (as Ren'Py marks
+# text already seen).
 CHOSEN_MARK = "· taken before"
 
 

@@ -195,8 +195,14 @@ async def test_choices_taken_in_an_earlier_playthrough_are_marked(build, saves):
     app = build()
     async with app.run_test(size=(80, 24)) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "1")  # to work, visit Ana
-        # Not in the playthrough that took them.
+        await pilot.press("1", "1", "1")  # to work, visit Ana, help her
+        # Not in the playthrough that took them, even when it is continued from the title.
+        assert not any(CHOSEN_MARK in str(o.prompt) for o in app.screen.query_one(ChoiceList).options)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert screen_name(app) == "PlayScreen"
         assert not any(CHOSEN_MARK in str(o.prompt) for o in app.screen.query_one(ChoiceList).options)
     kept = json.loads((saves / ".profile.json").read_text())["stories"]["ui-test"]["chosen"]
     assert "office.start:c0" in kept and "event:office.ana_visit" in kept
@@ -212,6 +218,9 @@ async def test_choices_taken_in_an_earlier_playthrough_are_marked(build, saves):
         await pilot.press("1")
         prompts = [str(o.prompt) for o in again.screen.query_one(ChoiceList).options]
         assert CHOSEN_MARK in prompts[0] and CHOSEN_MARK not in prompts[-1]  # Ana yes, home no
+        await pilot.press("1")
+        prompts = [str(o.prompt) for o in again.screen.query_one(ChoiceList).options]
+        assert CHOSEN_MARK in prompts[0] and CHOSEN_MARK not in prompts[1]  # helped her, never warned
 
 
 # -- 6. settings -----------------------------------------------------------------------------------
