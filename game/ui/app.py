@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import Provider
+from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.screen import Screen
 
@@ -29,6 +30,11 @@ Palette = list["Command"]
 
 # The rules of every screen but the title: read when the first of them opens (see app.tcss).
 SCREENS_CSS = "screens.tcss"
+
+# A click on a scrolling box (mostly on its text) leaves the focus where it was, on every
+# screen: the menu, list or tabs beside it keep their keys. The box still scrolls with the
+# wheel, and Tab still reaches it.
+ScrollableContainer.FOCUS_ON_CLICK = False
 
 
 def _game_commands() -> type[Provider]:

@@ -261,3 +261,27 @@ async def test_settings_from_the_title_play_screen_and_palette_are_kept(build, s
         await pilot.pause()
         assert again.animation_level == "none" and again.theme == "nord"
         assert not again.session.profile.setting("confirm_end_turn")
+
+
+async def test_a_click_on_a_chart_or_a_save_preview_leaves_the_focus_where_it_was(build):
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await new_game(pilot)
+        await pilot.press("1")
+        app.session.save("first")
+        await pilot.press("o")
+        await pilot.pause()
+        assert screen_name(app) == "OutcomesScreen"
+        before = app.focused
+        await pilot.click("TabPane", offset=(10, 5))
+        await pilot.pause()
+        assert app.focused is before
+        await pilot.press("escape", "l")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen_name(app) == "LoadScreen"
+        before = app.focused
+        await pilot.click("#slot-preview-box")
+        await pilot.pause()
+        assert app.focused is before
