@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from textual import events
 
 from game.ui.widgets import CHOSEN_MARK, ChoiceList, Transcript
 
@@ -108,6 +109,20 @@ async def test_the_new_passage_starts_at_the_top_and_page_keys_scroll_it(build, 
         await pilot.pause()
         assert view.scroll_y == 0 and top >= 0
         assert app.focused is choices  # the keys scrolled the story, not the choices
+
+
+async def test_the_wheel_scrolls_the_story_while_the_choices_have_focus(build):
+    app = build(SHIPPED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await new_game(pilot)
+        await pilot.press("1", "1", "home")
+        await pilot.pause()
+        view = app.screen.query_one(Transcript)
+        assert view.scroll_y == 0 and app.focused is app.screen.query_one(ChoiceList)
+        view.post_message(events.MouseScrollDown(view, 5, 5, 0, 1, 0, False, False, False))
+        await pilot.pause()
+        assert view.scroll_y > 0
+        assert app.focused is app.screen.query_one(ChoiceList)
 
 
 @SIZES
