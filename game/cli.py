@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the problems as JSON")
     check.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     _authoring_commands(sub)
+    serve = sub.add_parser("serve", help="play in a web browser (needs the web extra: pip install '.[web]')")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--saves", type=Path, metavar="DIR", help="keep saves in this folder (default: the terminal game's)")
+    serve.add_argument("--story", type=Path, metavar="DIR", help="serve this story folder")
+    serve.add_argument("--per-session", action="store_true",
+                       help="give each browser a private saves folder (required on any address but loopback)")
     _play_options(p, top=True)
     return p
 
@@ -52,7 +59,7 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
     play.add_argument("--strategy", action="append", metavar="NAME",
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
-                           "prefer:PATTERN, avoid:PATTERN, support, enforce")
+                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")
@@ -92,10 +99,20 @@ def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
                    help="start a test game at NODE (saves go to a temporary folder unless --saves is given)")
     p.add_argument("--set", metavar="NAME=VALUE", dest=dest("settings"), action="append",
                    help="start a test game with a variable set, e.g. --set becky.trust=6 (repeatable)")
+    p.add_argument("--skip", metavar="EVENT", dest=dest("skip"), action="append",
+                   help="start a test game with this event (a node id, or a pattern such as "
+                        "'becky.*') counted as already happened, so a once-only event such as "
+                        "another case's opening doesn't fire (repeatable)")
+    p.add_argument("--watch", action="store_true", dest=dest("watch"),
+                   help="with --plain: reload the story between prompts when its files change, "
+                        "keeping your place (the full-screen game always does)")
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"iom: {message}\n")
+    # Messages quote paths, slot names and story text: shown, never sent to the terminal.
+    from .engine.textsafe import one_line
+
+    sys.stderr.write(f"iom: {one_line(message)}\n")
 
 
 def cmd_check(path: Path | None, as_json: bool, strict: bool = False) -> int:
@@ -150,16 +167,17 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         _err(f"the story in {story_dir} has errors; fix them and try again")
         return 1
     seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
-    start, values = None, {}
-    if get.get("from_node") or get.get("settings"):
-        from .authoring.commands import UsageError, check_node, parse_settings
+    start, values, seen = None, {}, []
+    if get.get("from_node") or get.get("settings") or get.get("skip"):
+        from .authoring.commands import UsageError, check_node, events_matching, parse_settings
 
         if get["load"]:
-            _err("--from and --set start a new test game; they can't be used with --load")
+            _err("--from, --set and --skip start a new test game; they can't be used with --load")
             return 2
         try:
             start = check_node(story, get.get("from_node"))  # type: ignore[arg-type]
             values = parse_settings(story, get.get("settings") or [])  # type: ignore[arg-type]
+            seen = events_matching(story, get.get("skip") or [])  # type: ignore[arg-type]
         except UsageError as exc:
             _err(str(exc))
             return 2
@@ -168,12 +186,14 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
 
             # A test game must never overwrite the player's autosave.
             saves_dir = Path(tempfile.mkdtemp(prefix="iom-test-"))
-            sys.stderr.write(f"(a test game: saves go to {saves_dir})\n")
+            from .engine.textsafe import one_line
+
+            sys.stderr.write(f"(a test game: saves go to {one_line(str(saves_dir))})\n")
     try:
         if get["load"]:
             game = load_save(saves_dir, str(get["load"]), story)  # type: ignore[arg-type]
         else:
-            game = Game(story, seed=int(seed), start=start, values=values)  # type: ignore[call-overload]
+            game = Game(story, seed=int(seed), start=start, values=values, seen=seen)  # type: ignore[call-overload]
     except SaveError as exc:
         _err(f"can't load '{get['load']}': {exc} (the file is left as it is)")
         return 1
@@ -184,12 +204,13 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         run_app = _textual_app()
         if run_app is not None:
             # A loaded game, or a test game started --from a node, opens straight into play.
-            resume = bool(get["load"]) or start is not None or bool(values)
+            resume = bool(get["load"]) or start is not None or bool(values) or bool(seen)
             return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
                            resume=resume)
     from .plain import run_plain
 
-    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout)  # type: ignore[arg-type]
+    watch = story_dir if get.get("watch") else None
+    return run_plain(game, saves_dir, sys.stdin.buffer, sys.stdout, watch=watch)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args.path, args.json, args.strict)
         if args.command in ("graph", "playtest", "stats", "schema"):
             return _authoring(args)
-        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings")
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
+                         host=args.host, port=args.port, per_session=args.per_session)
+        keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings", "watch", "skip")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
             get = {k: getattr(args, k) if getattr(args, k) not in (None, False) else getattr(args, f"top_{k}") for k in keys}

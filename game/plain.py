@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .engine import ChoiceError, Game, Option, SaveError, StoryRuntimeError, Variable
+from .engine import ChoiceError, Game, Option, SaveError, StoryRuntimeError, Variable, check
 from .engine.saves import AUTOSAVE, write_save
-from .engine.textsafe import terminal_safe
+from .engine.textsafe import one_line, terminal_safe
 from .ui import render
 from .ui.choices import by_number, early_end, early_end_question, numbered
 from .ui.profile import Profile
@@ -30,19 +30,26 @@ def number_prompt(count: int) -> str:
 class PlainGame:
     """Drives a Game from lines of text; every choice is autosaved."""
 
-    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78) -> None:
+    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78,
+                 watch: Path | None = None) -> None:
         self.game = game
         self.saves_dir = saves_dir
         self.out = out
         self.width = width
         self.save_warned = False
+        self.watch = watch  # the story folder to reload from when its files change
+        self.stamp = _fingerprint(watch) if watch is not None else ()
+        self.unsaved = False  # progress since the last save that worked
+        self.save_problem = ""
         # The player's settings from the app's profile, if there is one (it is only read).
         self.confirm_end_turn = bool(Profile.load(saves_dir).setting("confirm_end_turn"))
         self.asking: Option | None = None  # a choice that ends the turn early, waiting for a yes
         self.redo: list[int] = []
 
     def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        # Everything printed passes here: story text, save text and messages are shown, never
+        # sent to the terminal as commands.
+        self.out.write(terminal_safe(text) + "\n")
 
     def wrap(self, text: str) -> str:
         return textwrap.fill(text, self.width) if len(text) > self.width else text
@@ -85,13 +92,22 @@ class PlainGame:
     def choice_count(self) -> int:
         return sum(1 for item in numbered(self.game) if item.number)
 
-    def autosave(self) -> None:
+    def autosave(self) -> bool:
+        """Save to the autosave slot; False (said once, and remembered) if that failed."""
         try:
             write_save(self.saves_dir, AUTOSAVE, self.game)
         except SaveError as exc:
+            self.unsaved = True
+            self.save_problem = str(exc)
             if not self.save_warned:
-                self.say(f"(Autosave failed: {exc}. Play goes on.)")
+                self.say(f"(Autosave failed: {exc}. Play goes on, but your progress is not saved.)")
                 self.save_warned = True
+            return False
+        if self.save_warned:
+            self.say("(Autosave is working again.)")
+            self.save_warned = False
+        self.unsaved = False
+        return True
 
     def finish(self) -> None:
         ending = self.game.ending
@@ -100,6 +116,36 @@ class PlainGame:
             c = self.game.story.character(char)
             self.say(f"{c.name if c else char}: {end.title}")
         self.say(f"Ending: {ending.title}" + (f" ({ending.category})" if ending.category else ""))
+
+    def reload_if_changed(self) -> bool:
+        """With a watched story folder: if its files changed since the last look, load them
+        and play on in the new version from the same place (the passage and choices on screen
+        stay as they were; the changes show from the next passage on). Errors are reported and
+        the game goes on in the version it had. True when the game moved to a new version."""
+        if self.watch is None:
+            return False
+        stamp = _fingerprint(self.watch)
+        if stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        story, problems = check(self.watch)
+        if story is None:
+            self.say("(The story files changed but have errors; you are still playing the "
+                     "version you had. Fix them and the game reloads at the next prompt.)")
+            for p in problems:
+                if p.severity == "error":
+                    self.say(f"  {one_line(str(p))}")
+            return False
+        try:
+            moved = Game.from_dict(story, self.game.to_dict())
+        except SaveError as exc:
+            self.say(f"(The story changed, but your place in it no longer exists: "
+                     f"{one_line(str(exc))}. You are still playing the version you had; "
+                     "start a new game for the new one.)")
+            return False
+        self.game = moved
+        self.say("(Story reloaded: the changes show from the next passage on.)")
+        return True
 
     def command(self, line: str) -> bool:
         """Handle one line of input; True when the game should stop."""
@@ -151,28 +197,31 @@ class PlainGame:
             name = words[1] if len(words) > 1 else "quicksave"
             try:
                 path = write_save(self.saves_dir, name, self.game)
-                self.say(terminal_safe(f"Saved to {path}."))
+                self.say(f"Saved to {path}.")
+                self.unsaved = False
             except SaveError as exc:
-                self.say(terminal_safe(f"Not saved: {exc}"))
+                self.say(f"Not saved: {exc}")
             return False
         if word in ("status", "st"):
             for text in status_lines(self.game):
-                self.say(terminal_safe(text))
+                self.say(text)
             return False
         if word in ("journal", "j"):
             for text in journal_lines(self.game):
-                self.say(terminal_safe(self.wrap(text)))
+                self.say(self.wrap(text))
             return False
         if word in ("outcomes", "o"):
             for text in outcome_lines(self.game):
-                self.say(terminal_safe(text))
+                self.say(text)
             return False
         if word in ("h", "help", "?"):
             self.say(HELP)
             return False
         if word in ("q", "quit", "exit"):
-            self.autosave()
-            self.say("Saved. Goodbye.")
+            if self.autosave():
+                self.say("Saved. Goodbye.")
+            else:
+                self.say(f"Not saved: {self.save_problem}. Goodbye.")
             return True
         self.say(f"{number_prompt(self.choice_count())} (or 'help').")
         return False
@@ -183,10 +232,10 @@ class PlainGame:
         try:
             self.game.choose(index)
         except ChoiceError as exc:
-            self.say(terminal_safe(f"You can't do that: {exc}."))
+            self.say(f"You can't do that: {exc}.")
             return False
         except StoryRuntimeError as exc:
-            self.say(terminal_safe(f"The story has a fault and can't go on from here: {exc}"))
+            self.say(f"The story has a fault and can't go on from here: {exc}")
             return False
         if self.redo and self.redo[-1] == self.game.log[log_before]:
             self.redo.pop()
@@ -284,9 +333,18 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
         yield raw.decode("utf-8", errors="replace").strip()
 
 
-def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str]) -> int:
-    """Play until an ending, 'quit' or end of input; returns the exit code."""
-    plain = PlainGame(game, saves_dir, out)
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    from .ui.watch import fingerprint  # a plain file check: no Textual behind it
+
+    return fingerprint(root)
+
+
+def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str],
+              watch: Path | None = None) -> int:
+    """Play until an ending, 'quit' or end of input; returns the exit code (1 when the game
+    ends with progress that could not be saved). With `watch`, the story in that folder is
+    reloaded between prompts whenever its files change."""
+    plain = PlainGame(game, saves_dir, out, watch=watch)
     plain.show()
     if game.ended:
         plain.finish()
@@ -294,12 +352,15 @@ def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str]) -> in
     out.write("> ")
     out.flush()
     for line in _lines(stdin):
+        plain.reload_if_changed()
         if plain.command(line):
             out.flush()
-            return 0
+            return 1 if plain.unsaved else 0
         out.write("> ")
         out.flush()
     plain.say()
-    plain.autosave()
-    plain.say("End of input: the game is saved. Continue with: iom play --plain --load autosave")
-    return 0
+    if plain.autosave():
+        plain.say("End of input: the game is saved. Continue with: iom play --plain --load autosave")
+        return 0
+    plain.say(f"End of input: the game is NOT saved ({plain.save_problem}).")
+    return 1

@@ -25,7 +25,7 @@ from ..engine import yamlsrc
 from ..engine.errors import Problem
 from ..engine.load import check, read_files
 from ..engine.loader import END_TURN, HUB
-from ..engine.playtest import statements
+from ..engine.plan import statements
 from ..engine.story import Story
 from ..engine.yamlsrc import Map, Seq
 from .ir import nodes, unparse
@@ -115,7 +115,8 @@ class Ranges:
         if kind == "str":
             return Text(frozenset([t[1]]))
         if kind == "var":
-            return self.values[t[1]]
+            value: Value = self.values[t[1]]
+            return value
         if kind == "turn":
             return Num(0, INF) if self.has_turns else Num(0, 0)
         if kind == "visited":

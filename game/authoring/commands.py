@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from typing import IO, Any
 from ..engine.errors import Problem
 from ..engine.expr import did_you_mean
 from ..engine.story import Story
+from ..engine.textsafe import one_line, terminal_safe
 from ..paths import shipped_story_dir
 
 
@@ -26,7 +28,12 @@ class UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"iom: {message}\n")
+    sys.stderr.write(f"iom: {one_line(message)}\n")
+
+
+def _out(text: str) -> None:
+    """Human output: story text, names and paths shown, never sent to the terminal as commands."""
+    sys.stdout.write(terminal_safe(text))
 
 
 def _plural(n: int, word: str) -> str:
@@ -64,7 +71,7 @@ def _load_or_report(path: Path | None) -> tuple[Path, Story | None]:
         for p in problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
-        _err(f"the story in {root} has errors; `iom check {root}` lists them all")
+        _err(f"the story in {root} has errors; `iom check {shlex.quote(str(root))}` lists them all")
     return root, story
 
 
@@ -82,7 +89,7 @@ def cmd_check(path: Path | None, as_json: bool, strict: bool) -> int:
         for p in problems:
             print(p)
         summary = f"{_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
-        print(f"{root}: {summary}" if problems else f"{root}: no problems found")
+        print(f"{one_line(str(root))}: {summary}" if problems else f"{one_line(str(root))}: no problems found")
     return 1 if errors or (strict and warnings) else 0
 
 
@@ -101,13 +108,13 @@ def cmd_graph(path: Path | None, fmt: str, scene: str | None, output: Path | Non
         raise UsageError(str(exc)) from None
     text = to_dot(story_map) if fmt == "dot" else to_mermaid(story_map)
     if output is None:
-        sys.stdout.write(text)
+        _out(text)
     else:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"can't write {output}: {exc.strerror}") from None
-        sys.stderr.write(f"wrote {output} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
+        sys.stderr.write(f"wrote {one_line(str(output))} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
     return 0
 
 
@@ -124,7 +131,7 @@ def cmd_stats(path: Path | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(stats.to_dict(), indent=2))
     else:
-        sys.stdout.write(format_stats(stats))
+        _out(format_stats(stats))
     return 0
 
 
@@ -142,7 +149,7 @@ def cmd_schema(output: Path | None) -> int:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"can't write {output}: {exc.strerror}") from None
-    sys.stderr.write(f"wrote {output}\n")
+    sys.stderr.write(f"wrote {one_line(str(output))}\n")
     return 0
 
 
@@ -186,6 +193,25 @@ def parse_settings(story: Story, settings: Sequence[str]) -> dict[str, Any]:
     return values
 
 
+def events_matching(story: Story, patterns: Sequence[str]) -> list[str]:
+    """The ids of the events each pattern names (a node id, or a pattern such as
+    '*.opening'); UsageError for a pattern that names no event."""
+    from fnmatch import fnmatchcase
+
+    from ..engine.textsafe import one_line
+
+    events = [story.node_ids[ev.node] for ev in story.events]
+    found: list[str] = []
+    for pattern in patterns:
+        hits = [n for n in events if fnmatchcase(n, pattern)]
+        if not hits:
+            guess = did_you_mean(pattern, events)
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            raise UsageError(f"--skip: no event matches '{one_line(pattern)}'{hint}")
+        found.extend(n for n in hits if n not in found)
+    return found
+
+
 def check_node(story: Story, node: str | None, option: str = "--from") -> str | None:
     """The node id, if the story has it; UsageError with a suggestion if not."""
     if node is None or node in story.node_index:
@@ -207,7 +233,7 @@ class ProgressBar:
     def __init__(self, label: str, stream: IO[str] | None = None, force: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.enabled = force or self.stream.isatty()
-        self.label = label
+        self.label = one_line(label)
         self.began = time.perf_counter()
         self.last = 0.0
 
@@ -262,10 +288,12 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
             raise UsageError(str(exc)) from None
         finally:
             bar.done()
+        if first is not None:
+            report.outside = outside_start(story, first)
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:
-            sys.stdout.write(format_explore(report, root))
+            _out(format_explore(report, root))
         return 1 if report.crash_count else 0
     if path_to is not None:
         raise UsageError("--path-to needs --exhaustive")
@@ -291,9 +319,9 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
             print(json.dumps(_combined(reports), indent=2))
     else:
         for r in reports:
-            sys.stdout.write(format_playtest(r, story, root, start, values))
+            _out(format_playtest(r, story, root, start, values))
         if len(reports) > 1:
-            sys.stdout.write(format_comparison(reports, story))
+            _out(format_comparison(reports, story))
     return 1 if any(r.crash_count for r in reports) else 0
 
 
@@ -326,7 +354,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
     from_note = f", from {start}" if start else ""
     set_note = "".join(f" --set {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items())
     lines = [
-        f"Playtest of {story.title} ({root}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
+        f"Playtest of {story.title} ({one_line(str(root))}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
         f"  {r.steps:,} choices in {r.seconds:.2f} s ({r.steps_per_second:,.0f} a second"
         + (f", {r.jobs} processes" if r.jobs > 1 else "") + f"), {r.nodes_entered:,} nodes entered",
         f"  nodes visited:  {r.nodes_visited:,} of {len(r.node_ids):,} ({_pct(r.nodes_visited, len(r.node_ids)).strip()})",
@@ -370,7 +398,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
                          f"{crash.error}")
             keys = " ".join(map(str, crash.keys))
             from_args = (f" --from {start}" if start else "") + set_note
-            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {root}"
+            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"
                          f" --seed {crash.seed}{from_args} --saves /tmp/iom-replay")
             if not crash.reproduced:
                 lines.append("      (a plain Game did not reproduce this: please report it as an engine bug)")
@@ -402,6 +430,17 @@ def format_comparison(reports: list[Any], story: Story) -> str:
     return "\n".join(lines) + "\n"
 
 
+def outside_start(story: Story, first: int) -> set[int]:
+    """The nodes no way in the story's graph leads to from node `first` (whatever the
+    conditions): from a test start, the opening it skips and anything only it leads to."""
+    from .analysis import _reach
+    from .ir import nodes
+
+    hubs = [i for i, ir in nodes(story) if ir["hub"] is not None]
+    reach = _reach(story, hubs, story.ir_turns(), None, first)
+    return {i for i, ok in enumerate(reach) if not ok}
+
+
 def format_explore(report: Any, root: Path) -> str:
     """An exhaustive search's report, for people."""
     stopped = "; ".join(report.why_incomplete)
@@ -418,15 +457,18 @@ def format_explore(report: Any, root: Path) -> str:
     if report.played:
         extra.append(f"{report.played:,} playthroughs from the start")
     lines = [
-        f"Exhaustive search of {root}: {report.states:,} states, {report.transitions:,} choices tried, "
+        f"Exhaustive search of {one_line(str(root))}: {report.states:,} states, {report.transitions:,} choices tried, "
         f"{report.seconds:.1f} s",
         verdict,
-        f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids):,}"
+        f"  nodes reached: {sum(report.reached):,} of {len(report.node_ids) - len(report.outside):,}"
         + (f" (with {' and '.join(extra)})" if extra else ""),
         f"  endings reached: {len(report.endings_reached):,} of {len(report.all_endings):,}",
         f"  choices that can be taken: {len(report.choices_taken):,} of {report.choices_total:,}",
     ]
     word = "unreachable" if report.complete else "not reached (the search stopped early, so not proven)"
+    if report.outside:
+        lines.append(f"  nodes before the --from start: {len(report.outside):,} (nothing leads to them "
+                     "from there, such as the opening it skips; not counted as unreachable)")
     if report.unreachable_nodes:
         lines.append(f"  nodes {word}:")
         lines.extend(f"    {n}" for n in report.unreachable_nodes)
@@ -443,7 +485,9 @@ def format_explore(report: Any, root: Path) -> str:
     else:
         lines.append("  crashes: none")
     if report.path_to is not None:
-        if report.path is None:
+        if report.path is None and report.node_ids.index(report.path_to) in report.outside:
+            lines.append(f"  no path to {report.path_to}: nothing leads there from the --from start")
+        elif report.path is None:
             lines.append(f"  no path to {report.path_to} was found")
         else:
             which = "shortest path" if report.path_shortest else "a path (not proven the shortest)"

@@ -24,7 +24,7 @@ def _unparse(tree: Any, story: Story, outer: int) -> str:
     if kind == "str":
         return f"'{tree[1]}'"
     if kind == "var":
-        return story.variables[tree[1]].name
+        return str(story.variables[tree[1]].name)
     if kind == "turn":
         return "turn"
     if kind == "visited":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .textsafe import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -16,7 +18,8 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        # One line whatever the file's name or the message holds: a name can't forge a line.
+        return f"{one_line(self.file)}:{self.line}:{self.column}: {self.severity}: {one_line(self.message)}"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -43,7 +46,8 @@ class StoryError(Exception):
 
 
 class StoryRuntimeError(Exception):
-    """The story reached a state it cannot go on from (a dead end or an endless loop)."""
+    """The story reached a state it cannot go on from (a dead end, an endless loop, or a
+    calculation beyond the limits that keep numbers finite)."""
 
 
 class ChoiceError(ValueError):

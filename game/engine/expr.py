@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
+from .errors import StoryRuntimeError
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_LITERAL = 10**12
+# Numbers stay finite: a product or quotient beyond this is a fault, so no value an expression
+# makes can grow to infinity, NaN or a number too long to print (sums of bounded parts, in an
+# expression of at most MAX_LENGTH characters, stay far below the float limit).
+MAX_NUMBER = 10**15
 
 # Types of expression values.
 INT, FLOAT, BOOL, STR = "int", "float", "bool", "str"
@@ -44,6 +50,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 _HINTS = {
     "**": "there is no power operator '**'",
@@ -65,6 +73,10 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "abs": (1, 1),
 }
 RESERVED = {"and", "or", "not", "true", "false", "turn"} | set(FUNCTIONS)
+_ONLY_BUILTINS = (
+    "expressions can't use attribute access or call anything but the built-in functions "
+    f"({', '.join(FUNCTIONS)})"
+)
 
 
 class ExprError(Exception):
@@ -115,6 +127,14 @@ def _tokens(src: str) -> list[tuple[str, str, int]]:
             ch = src[pos]
             if ch in "'\"":
                 raise ExprError("unterminated string", pos)
+            if ch == "." and src[pos + 1 : pos + 2].isalpha():
+                # `f(x).attr`: an unknown function called before it is the first problem.
+                for i, (kind, text, at) in enumerate(out[:-1]):
+                    if kind == "name" and out[i + 1][1] == "(" and text not in FUNCTIONS:
+                        raise ExprError(f"unknown function '{text}'; {_ONLY_BUILTINS}", at)
+                attr = re.match(r"\.\w*", src[pos:])
+                raise ExprError(f"'{attr.group() if attr else '.'}' after a value is attribute "
+                                f"access; {_ONLY_BUILTINS}", pos)
             raise ExprError(f"unexpected character {ch!r}", pos)
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -206,7 +226,7 @@ class _Parser:
             right_tok = self.peek()
             right = self.sum()
             op = tok[1]
-            self._check_compare(op, left, right, start, right_tok)
+            self._check_compare(op, left, right, start, right_tok, tok)
             node = ("cmp", op, left[0], right[0])
             nxt = self.peek()
             if nxt[0] == "op" and nxt[1] in ("==", "!=", "<", "<=", ">", ">="):
@@ -221,10 +241,24 @@ class _Parser:
         right: tuple[Any, str],
         ltok: tuple[str, str, int],
         rtok: tuple[str, str, int],
+        optok: tuple[str, str, int],
     ) -> None:
         lt, rt = left[1], right[1]
         if (lt == STR) != (rt == STR):
-            raise ExprError("can't compare text with a number", ltok[2])
+            # Point at the text side: that is usually the one to change.
+            text_side, first, end = (
+                (left, ltok, optok[2]) if lt == STR else (right, rtok, self.peek()[2])
+            )
+            start = first[2]
+            shown = self.src[start:end].strip()
+            if first[0] == "str" and text_side[0][0] == "str":
+                value = text_side[0][1]
+                hint = (f"; write {value} without quotes to compare numbers"
+                        if _NUMBER.fullmatch(value) else "")
+                why = f"{shown} is text in quotes{hint}"
+            else:
+                why = f"'{shown}' holds text, not a number"
+            raise ExprError(f"can't compare text with a number: {why}", start)
         if lt == STR and op not in ("==", "!="):
             raise ExprError(f"text can only be compared with '==' or '!=', not {op!r}", ltok[2])
         if lt == STR:
@@ -266,6 +300,7 @@ class _Parser:
                 else:
                     t = FLOAT if FLOAT in (left[1], right[1]) else INT
                 left = (("bin", tok[1], left[0], right[0]), t)
+                _check_constant(left[0], tok[2])
             elif tok[0] == "op" and tok[1] == "**":
                 raise self.fail(tok)
             else:
@@ -332,6 +367,12 @@ class _Parser:
             return ("str", const), STR
         guess = self.scope.suggest(text, "variable")
         hint = f"; did you mean '{guess}'?" if guess else ""
+        head, _, attr = text.rpartition(".")
+        if head and (
+            self.scope.variable(head) is not None or self.scope.constant(head) is not None
+        ):
+            raise ExprError(f"'.{attr}' after '{head}' is attribute access; {_ONLY_BUILTINS}",
+                            pos + len(head))
         if "." in text and text.split(".", 1)[1].startswith("_"):
             raise ExprError(f"unknown name '{text}' (attribute access is not allowed)", pos)
         raise ExprError(f"unknown variable '{text}'{hint}", pos)
@@ -339,9 +380,11 @@ class _Parser:
     def call(self, tok: tuple[str, str, int]) -> tuple[Any, str]:
         fname, pos = tok[1], tok[2]
         if fname not in FUNCTIONS:
+            if "." in fname:
+                raise ExprError(f"'{fname}(...)' is a method call; {_ONLY_BUILTINS}", pos)
             guess = did_you_mean(fname, list(FUNCTIONS))
             hint = f"; did you mean '{guess}'?" if guess else ""
-            raise ExprError(f"unknown function '{fname}'{hint}", pos)
+            raise ExprError(f"unknown function '{fname}'{hint}; {_ONLY_BUILTINS}", pos)
         self.expect("(")
         lo, hi = FUNCTIONS[fname]
         if fname in ("visited", "ended"):
@@ -385,9 +428,47 @@ class _Parser:
         if fname == "chance":
             return ("call", fname, args[0][0]), BOOL
         if fname == "random":
+            if _is_constant(args[0][0]) and _is_constant(args[1][0]):
+                lo, hi = _constant_value(args[0][0], pos), _constant_value(args[1][0], pos)
+                if lo > hi:
+                    raise ExprError(f"random({_fmt_number(lo)}, {_fmt_number(hi)}) has its bounds the wrong way "
+                                    f"round: write random({_fmt_number(hi)}, {_fmt_number(lo)})", pos)
             return ("call", fname, args[0][0], args[1][0]), INT
         t = FLOAT if any(a[1] == FLOAT for a in args) else INT
         return ("call", fname, *[a[0] for a in args]), t
+
+
+def _is_constant(tree: Any) -> bool:
+    """Whether a numeric tree is made of literals only (and so can be worked out at load)."""
+    kind = tree[0]
+    if kind == "num":
+        return True
+    if kind == "bin" or kind == "neg":
+        return all(_is_constant(t) for t in tree[2 if kind == "bin" else 1:])
+    if kind == "call" and tree[1] in ("min", "max", "clamp", "abs"):
+        return all(_is_constant(t) for t in tree[2:])
+    return False
+
+
+def _fmt_number(x: Any) -> str:
+    if isinstance(x, float) and x == int(x) and abs(x) < 1e16:
+        x = int(x)
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}" if abs(x) >= 10_000 else str(x)
+    return f"{x:g}"
+
+
+def _constant_value(tree: Any, pos: int) -> Any:
+    try:
+        return compile_expr(tree)(None)
+    except StoryRuntimeError as exc:
+        raise ExprError(str(exc), pos) from None
+
+
+def _check_constant(tree: Any, pos: int) -> None:
+    """A calculation of constants that breaks the limits is an error at load, not in play."""
+    if _is_constant(tree):
+        _constant_value(tree, pos)
 
 
 def _enum_values(node: Any, scope: Scope) -> tuple[str, ...]:
@@ -461,12 +542,40 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _beyond(x: Any) -> StoryRuntimeError:
+    return StoryRuntimeError(f"a calculation gives {_fmt_number(x)}, beyond the limit of ±{MAX_NUMBER:,} "
+                             "(numbers in a story must stay finite)")
+
+
+def _checked(x: Any) -> Any:
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
+
+
+def checked_mul(a: Any, b: Any) -> Any:
+    x = a * b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
+
+
 def _div(a: Any, b: Any) -> Any:
-    return a / b if b else 0
+    if not b:
+        return 0
+    x = a / b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
 
 
 def _floordiv(a: Any, b: Any) -> Any:
-    return a // b if b else 0
+    if not b:
+        return 0
+    x = a // b
+    if -MAX_NUMBER <= x <= MAX_NUMBER:
+        return x
+    raise _beyond(x)
 
 
 def _mod(a: Any, b: Any) -> Any:
@@ -476,7 +585,7 @@ def _mod(a: Any, b: Any) -> Any:
 _BIN: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
-    "*": operator.mul,
+    "*": checked_mul,
     "/": _div,
     "//": _floordiv,
     "%": _mod,
@@ -749,13 +858,13 @@ def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:
                 return lambda st: st.v[slot] + c
             if op == "-":
                 return lambda st: st.v[slot] - c
-            return lambda st: st.v[slot] * c
+            return lambda st: _checked(st.v[slot] * c)
         a = compile_expr(left)
         if op == "+":
             return lambda st: a(st) + c
         if op == "-":
             return lambda st: a(st) - c
-        return lambda st: a(st) * c
+        return lambda st: _checked(a(st) * c)
     c = left[1]
     if right[0] == "var":
         slot = right[1]
@@ -763,13 +872,13 @@ def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:
             return lambda st: c + st.v[slot]
         if op == "-":
             return lambda st: c - st.v[slot]
-        return lambda st: c * st.v[slot]
+        return lambda st: _checked(c * st.v[slot])
     b = compile_expr(right)
     if op == "+":
         return lambda st: c + b(st)
     if op == "-":
         return lambda st: c - b(st)
-    return lambda st: c * b(st)
+    return lambda st: _checked(c * b(st))
 
 
 def _compile_call(name: str, trees: Sequence[Any]) -> Fn:

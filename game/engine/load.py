@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, StoryError
-from .loader import MAX_FILES, build_ir, story_files
-from .story import Story, build_story
+from .files import FileRefused, read_bounded
+from .loader import MAX_FILES, build_ir, scan_story_folder
+from .story import Story, build_story, pack_ir
+from .yamlsrc import MAX_FILE_BYTES
 
-# Bump when the IR changes shape, so old cache files are simply not found.
-CACHE_FORMAT = b"iom-ir-2"
+# Bump when the IR changes shape or the loader checks more, so old cache files are not found.
+CACHE_FORMAT = b"iom-ir-6"
 _MAGIC = b"IOMC"
+MAX_CACHE_BYTES = 1 << 30
 
 
 def default_cache_dir() -> Path:
@@ -29,21 +32,29 @@ def default_cache_dir() -> Path:
 
 
 def read_files(root: Path) -> list[tuple[str, bytes]]:
-    """The story's files as (relative path, bytes), story.yaml first."""
+    """The story's files as (relative path, bytes), story.yaml first; StoryError lists every
+    file refused (not an ordinary file, too large, a link out of the folder, unreadable)."""
     if root.is_file():
         root = root.parent
     if not root.is_dir():
         raise StoryError([Problem(str(root), 1, 1, "no such story folder")])
-    paths = story_files(root)
+    if not os.path.lexists(root / "story.yaml"):
+        # Checked before walking the folder, so `iom check /` answers at once.
+        raise StoryError([Problem("story.yaml", 1, 1, "the story folder has no story.yaml")])
+    paths, problems = scan_story_folder(root)
     if len(paths) > MAX_FILES:
-        raise StoryError([Problem(str(root), 1, 1, f"a story can have at most {MAX_FILES} files")])
+        problems.append(Problem(str(root), 1, 1, f"a story can have at most {MAX_FILES} files"))
+    if problems:
+        raise StoryError(problems)
     out = []
     for p in paths:
         rel = p.relative_to(root).as_posix()
         try:
-            out.append((rel, p.read_bytes()))
-        except OSError as exc:
-            raise StoryError([Problem(rel, 1, 1, f"can't read the file: {exc.strerror}")]) from None
+            out.append((rel, read_bounded(p, MAX_FILE_BYTES)))
+        except FileRefused as exc:
+            problems.append(Problem(rel, 1, 1, str(exc)))
+    if problems:
+        raise StoryError(problems)
     return out
 
 
@@ -57,8 +68,8 @@ def content_hash(files: list[tuple[str, bytes]]) -> str:
 
 def _cache_read(path: Path) -> Any:
     try:
-        blob = path.read_bytes()
-    except OSError:
+        blob = read_bounded(path, MAX_CACHE_BYTES)  # an ordinary file only: never a FIFO's wait
+    except FileRefused:
         return None
     if len(blob) < 36 or blob[:4] != _MAGIC:
         return None
@@ -127,6 +138,7 @@ def _check(root: Path, cache_dir: Path | None | bool) -> tuple[Story | None, lis
             problems.append(Problem("story.yaml", 1, 1, "story could not be loaded"))
         return None, problems
     warnings = [(p.file, p.line, p.column, p.message, p.severity) for p in problems]
+    ir = pack_ir(ir)
     story = build_story(ir, digest, tuple(problems))
     if cache_path is not None:
         _cache_write(cache_path, (ir, warnings))

@@ -7,7 +7,10 @@ tuples, strings, numbers), which is what makes the compiled-story cache safe and
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,35 +18,40 @@ from typing import Any
 from . import expr as ex
 from . import yamlsrc
 from .errors import Problem
+from .files import kind_of
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
+BUILT_IN_STRATEGIES = frozenset({"random", "first", "novel"})
+CHOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SPECIAL_TARGETS = {"<hub>": HUB, "<end-turn>": END_TURN}
 MAX_NODES = 100_000
 MAX_TEXT = 20_000
 MAX_FILES = 2_000
+MAX_ENTRIES = 20_000
 INT_LIMIT = 1_000_000_000
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SCENE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _DISPLAYS = ("bar", "number", "text", "hidden")
+_BETTER = ("higher", "lower")
 
 STORY_KEYS = {
-    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns",
+    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
 }
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
     "type", "initial", "min", "max", "values", "label", "group", "display", "track",
-    "description", "unit",
+    "description", "unit", "better",
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
-SCENE_KEYS = {"scene", "character", "nodes", "variables", "end_of_turn", "title"}
+SCENE_KEYS = {"scene", "character", "characters", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
     "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
 }
-CHOICE_KEYS = {"text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
+CHOICE_KEYS = {"id", "text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
 RANDOM_KEYS = {"weight", "effects", "goto"}
 BRANCH_KEYS = {"if", "effects", "goto"}
 ENDING_KEYS = {"id", "title", "category", "character"}
@@ -216,6 +224,7 @@ class _Builder:
         self.node_src: list[tuple[str, int, int]] = []
         self.ending_ids: dict[str, tuple[str, int, int]] = {}
         self.char_initial: dict[str, tuple[_Source, Map]] = {}
+        self.char_src: list[tuple[str, int]] = []
 
     # -- entry point ---------------------------------------------------------------------
     def build(self) -> dict[str, Any] | None:
@@ -223,10 +232,15 @@ class _Builder:
         story_doc: tuple[_Source, Any] | None = None
         for rel, data in self.files:
             src = _Source(rel, self.problems)
+            notes: list[YamlProblem] = []
             try:
-                doc = yamlsrc.read(data)
+                doc = yamlsrc.read(data, notes)
             except YamlProblem as exc:
                 src.error(exc.line, exc.column, exc.message)
+                doc = None
+            for note in notes:
+                (src.error if note.severity == "error" else src.warn)(note.line, note.column, note.message)
+            if doc is None:
                 continue
             if not isinstance(doc, Map):
                 src.error(getattr(doc, "line", 1), getattr(doc, "col", 1),
@@ -246,6 +260,11 @@ class _Builder:
             if key in story:
                 src.want(story, key, (str,), f"'{key}'")
         self._characters(src, story)
+        for ssrc, doc in docs:
+            # A case folder can bring its own people: they join before any variable is
+            # declared, so character_variables give them a set each like everyone else.
+            if "characters" in doc:
+                self._characters(ssrc, doc)
         if "variables" in story and src.want(story, "variables", (Map,), "'variables'"):
             self._declare_vars(src, story["variables"], None)
         if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
@@ -264,7 +283,7 @@ class _Builder:
                     ssrc.error(*ssrc.at_value(doc, "character")[:2],
                                f"unknown character '{doc['character']}'{hint}")
             if "variables" in doc and ssrc.want(doc, "variables", (Map,), "'variables'"):
-                self._declare_vars(ssrc, doc["variables"], None)
+                self._declare_vars(ssrc, doc["variables"], None, case=char)
             if scene is not None:
                 scenes.append((ssrc, doc, scene, char))
         self._index_nodes(scenes)
@@ -297,6 +316,7 @@ class _Builder:
         if turns is not None:
             turns["end_of_turn"] = end_of_turn
         about = self._about(src, story)
+        playtest = self._playtest(src, story) if "playtest" in story else {}
         if any(p.severity == "error" for p in self.problems):
             return None
         ir = {
@@ -308,6 +328,7 @@ class _Builder:
             "characters": self.characters,
             "nodes": nodes,
             "turns": turns,
+            "playtest": playtest,
         }
         self._warnings(ir)
         return ir
@@ -330,6 +351,38 @@ class _Builder:
             about["content_notes"] = notes
         return about
 
+    def _playtest(self, src: _Source, story: Map) -> dict[str, Any]:
+        """`playtest: {strategies: {NAME: SPEC}}`: strategies the story names for `iom playtest`
+        (e.g. a support-first player as `prefer:support_actions`), so no story word is in code."""
+        out: dict[str, Any] = {"strategies": {}}
+        if not src.want(story, "playtest", (Map,), "'playtest'"):
+            return out
+        m = story["playtest"]
+        src.check_keys(m, {"strategies"}, "'playtest'")
+        if "strategies" not in m or not src.want(m, "strategies", (Map,), "'playtest.strategies'"):
+            return out
+        for name, spec in m["strategies"].items():
+            line, col = src.at_key(m["strategies"], name)
+            if not _ID.match(name) or name in BUILT_IN_STRATEGIES:
+                src.error(line, col, f"a playtest strategy needs a simple name of its own, not '{name}'")
+                continue
+            if not src.want(m["strategies"], name, (str,), f"strategy '{name}'"):
+                continue
+            kind, _, pattern = spec.partition(":")
+            patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+            vline, vcol, _ = src.at_value(m["strategies"], name)
+            if spec in BUILT_IN_STRATEGIES:
+                out["strategies"][name] = spec
+            elif kind not in ("prefer", "avoid") or not patterns:
+                src.error(vline, vcol, f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
+                                       f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}")
+            elif not any(fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
+                         for v in self.vars for p in patterns):
+                src.error(vline, vcol, f"strategy '{name}' ({spec}) matches no variable")
+            else:
+                out["strategies"][name] = spec
+        return out
+
     def _characters(self, src: _Source, story: Map) -> None:
         if "characters" not in story or not src.want(story, "characters", (Map,), "'characters'"):
             return
@@ -338,6 +391,10 @@ class _Builder:
             line, col = src.at_key(chars, cid)
             if not _ID.match(cid):
                 src.error(line, col, f"character id '{cid}' must be a simple name (letters, digits, _)")
+                continue
+            if cid in self.char_index:
+                first = self.char_src[self.char_index[cid]]
+                src.error(line, col, f"character '{cid}' is already declared ({first[0]}:{first[1]})")
                 continue
             entry = {"id": cid, "name": cid.capitalize(), "description": ""}
             if isinstance(body, str):
@@ -353,10 +410,13 @@ class _Builder:
                 src.error(line, col, f"character '{cid}' must be a mapping, not {_type_name(body)}")
                 continue
             self.char_index[cid] = len(self.characters)
+            self.char_src.append((src.rel, line))
             self.characters.append(entry)
             self.constants[f"{cid}.name"] = entry["name"]
 
-    def _declare_vars(self, src: _Source, decls: Map, per: str | None) -> None:
+    def _declare_vars(self, src: _Source, decls: Map, per: str | None, case: int | None = None) -> None:
+        """Declare variables; `per` makes one for each character, `case` is the character
+        whose case they belong to (a scene file's `character`)."""
         for name, body in decls.items():
             line, col = src.at_key(decls, name)
             if not _ID.match(name):
@@ -380,7 +440,8 @@ class _Builder:
                     src.error(line, col, f"variable '{full}' is already declared ({first[0]}:{first[1]})")
                     continue
                 slot = len(self.vars)
-                entry = dict(decl, name=full, base=name, character=char)
+                entry = dict(decl, name=full, base=name, character=char,
+                             case=char if char is not None else case)
                 if char is not None:
                     entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
@@ -431,7 +492,7 @@ class _Builder:
         decl: dict[str, Any] = {
             "type": vtype, "label": name.replace("_", " ").capitalize(), "group": "",
             "display": "hidden", "track": False, "description": "", "unit": name.replace("_", " "),
-            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (),
+            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (), "better": "higher",
         }
         for key in ("label", "group", "description", "unit"):
             if key in m and src.want(m, key, (str,), f"'{key}'"):
@@ -444,6 +505,11 @@ class _Builder:
                           f"display must be one of {', '.join(_DISPLAYS)}")
         if "track" in m and src.want(m, "track", (bool,), "'track'"):
             decl["track"] = m["track"]
+        if "better" in m and src.want(m, "better", (str,), "'better'"):
+            if m["better"] in _BETTER:
+                decl["better"] = m["better"]
+            else:
+                src.error(*src.at_value(m, "better")[:2], "better must be higher or lower")
         if vtype == "int":
             for key in ("min", "max"):
                 if key in m and src.want(m, key, (int,), f"'{key}'"):
@@ -496,7 +562,7 @@ class _Builder:
                 src.error(*src.at_value(doc, "scene")[:2],
                           f"scene id '{scene}' must be names joined by dots (letters, digits, _)")
                 return None
-            return scene
+            return str(scene)
         parts = list(Path(src.rel).with_suffix("").parts)
         scene = ".".join(parts)
         if not _SCENE_ID.match(scene):
@@ -578,6 +644,12 @@ class _Builder:
             fallbacks = [c for c in node["choices"] if c and c["fallback"]]
             if len(fallbacks) > 1:
                 src.error(line, col, f"node '{name}' has more than one fallback choice")
+            seen_ids: set[str] = set()
+            for c in node["choices"]:
+                if c and c.get("id") is not None:
+                    if c["id"] in seen_ids:
+                        src.error(c["line"], col, f"node '{name}' has two choices with the id '{c['id']}'")
+                    seen_ids.add(c["id"])
         elif "goto" in body and src.want(body, "goto", (str,), "'goto'"):
             node["nav"] = ("goto", self._target(src, body, "goto"))
         elif "random" in body and src.want(body, "random", (Seq,), "'random'"):
@@ -758,6 +830,11 @@ class _Builder:
     def _text_item(self, src: _Source, item: Map) -> list[Any]:
         key = next(iter(item), "")
         if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
+            if src.at_key(item, key) != (item.line, item.col):  # the key isn't first: it's in braces
+                src.error(item.line, item.col,
+                          f"this text reads as a mapping because it starts with '{{'; put the whole "
+                          f"text in quotes, like \"{{{key}}} ...\"")
+                return []
             src.error(*src.at_key(item, key),
                       f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
             return []
@@ -823,6 +900,12 @@ class _Builder:
         for key in ("once", "fallback"):
             if key in m and src.want(m, key, (bool,), f"'{key}'"):
                 choice[key] = m[key]
+        if "id" in m and src.want(m, "id", (str,), "a choice's 'id'"):
+            if CHOICE_ID.fullmatch(m["id"]) is None:
+                src.error(*src.at_value(m, "id")[:2],
+                          f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'")
+            else:
+                choice["id"] = m["id"]
         if "text" in m:
             if src.want(m, "text", (str, int, float), "choice text"):
                 choice["text"] = self._template(src, m, "text", " ".join(str(m["text"]).split()))
@@ -1046,10 +1129,71 @@ class _Builder:
 
 def story_files(root: Path) -> list[Path]:
     """Every YAML file of a story folder, story.yaml first, then in path order."""
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return scan_story_folder(root)[0]
+
+
+def scan_story_folder(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The story's YAML files (story.yaml first) and the entries refused, with why.
+
+    Only ordinary files are listed, by their `stat` (nothing is opened); a link that leads out
+    of the folder is refused; the walk stops as soon as the folder holds more than MAX_FILES
+    story files or MAX_ENTRIES entries, so pointing at `/` costs no more than that.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    try:
+        top = root.resolve()
+    except (OSError, RuntimeError):
+        return [], [Problem(str(root), 1, 1, "can't read the story folder")]
+    seen = 0
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_ENTRIES or len(files) > MAX_FILES:
+                return files, [Problem(str(root), 1, 1, f"too many files: a story folder holds at most {MAX_FILES:,} "
+                                       f"story files and {MAX_ENTRIES:,} entries in all (is this the story's folder?)")]
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            is_yaml = path.suffix in (".yaml", ".yml")
+            try:
+                link = entry.is_symlink()
+                if link:
+                    target = path.resolve()
+                    if target != top and top not in target.parents:
+                        if is_yaml or target.is_dir():
+                            problems.append(Problem(rel, 1, 1, "refused: a link to somewhere outside the story folder "
+                                                    "(copy the file into the folder instead)"))
+                        continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+                    continue
+                if not is_yaml:
+                    continue
+                st = entry.stat()
+            except FileNotFoundError:
+                if is_yaml:
+                    problems.append(Problem(rel, 1, 1, "refused: a link to a file that doesn't exist"))
+                continue
+            except (OSError, RuntimeError) as exc:
+                problems.append(Problem(rel, 1, 1, f"can't read the file: {getattr(exc, 'strerror', None) or exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                continue  # a link to a folder inside the story: its files are found there
+            if not stat.S_ISREG(st.st_mode):
+                problems.append(Problem(rel, 1, 1, f"refused: {kind_of(st.st_mode)}, not an ordinary file; it is not read"))
+                continue
+            files.append(path)
     files.sort(key=lambda p: (p.relative_to(root).as_posix() != "story.yaml", p.relative_to(root).as_posix()))
-    return files
+    return files, problems
 
 
 def build_ir(root: Path, files: list[tuple[str, bytes]]) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -1,13 +1,9 @@
 """Automated play: seeded random playthroughs and an exhaustive search of the state space.
 
-Both drive a `Runner`: a `Game` whose hot paths (entering nodes, listing choices, hub events)
-are rewritten for machines. It keeps no passage and makes no Option objects; it works out once
-per story which events each hub can offer and cheap one-variable guards that rule most of them
-out; and, for the random strategy, it weighs choices one at a time in random order until one is
-enabled, instead of all of them on arrival. None of that changes the game: the state, the
-random draws (text that draws random numbers is still rendered, into nothing) and the errors
-are the engine's own, so a crash found here reproduces in a plain `Game` from its seed and
-choices. A test plays both side by side and compares the whole state after every choice.
+Both play the engine's own `Game`, made for machines: no text kept (only the random draws
+rendering it would make), choices weighed lazily for the random strategy, random outcomes
+scripted for the search. So a crash found here reproduces in a player's `Game` from its seed
+and choices.
 
 Everything here is generic: strategies are patterns over variable names, never story words.
 """
@@ -24,9 +20,9 @@ from operator import itemgetter
 from typing import Any
 
 from .errors import ChoiceError, StoryRuntimeError
-from .expr import compile_expr
-from .game import MAX_AUTO_STEPS, Game
-from .story import HUB, Choice, Node, Story, choice_uid
+from .game import Game
+from .plan import expr_nodes, expr_vars, statements
+from .story import Story
 
 Progress = Callable[[int, int], None]
 
@@ -38,22 +34,6 @@ MAX_RANDOM_BRANCHES = 4096  # random outcomes enumerated for one choice before g
 RANDINT_LIMIT = 64  # a random(a, b) wider than this is sampled, and the search is incomplete
 
 
-def uses_randomness(tree: Any) -> bool:
-    """Whether a piece of IR (an expression, text items, effects) can draw random numbers."""
-    stack = [tree]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, tuple):
-            if x and (x[0] == "shuffle" or (x[0] == "call" and len(x) > 1 and x[1] in _RNG_CALLS)):
-                return True
-            stack.extend(x)
-        elif isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, dict):
-            stack.extend(x.values())
-    return False
-
-
 def run_seed(seed: int, run: int) -> int:
     """The game seed of run number `run` in a batch started from `seed` (splitmix64)."""
     z = (seed * 0x9E3779B97F4A7C15 + (run + 1) * 0xBF58476D1CE4E5B9) & _MASK
@@ -62,637 +42,15 @@ def run_seed(seed: int, run: int) -> int:
     return (z ^ (z >> 31)) & 0xFFFFFFFF
 
 
-class _Plan:
-    """What runners work out once per story: which events each hub can offer, which text draws
-    random numbers, and cheap one-variable tests ("guards") that rule events out in bulk."""
-
-    def __init__(self, story: Story) -> None:
-        self.story = story
-        n = len(story.node_ids)
-        self.text: list[Callable[[Any], None] | None] = []  # the random draws of each node's text
-        self.choice_rng: set[int] = set()  # choice uids whose text or reason draws random numbers
-        for i in range(n):
-            ir = story.ir_node(i)
-            self.text.append(_random_draws(ir["text"], i))
-            for j, c in enumerate(ir["choices"]):
-                if c and (uses_randomness(c["text"]) or uses_randomness(c.get("reason"))):
-                    self.choice_rng.add(choice_uid(i, j))
-            if ir["event"] is not None and (uses_randomness(ir["event"]["title"])
-                                            or uses_randomness(ir["event"].get("reason"))):
-                self.choice_rng.add(-1 - i)
-        fresh = Game.__new__(Game)  # nothing has happened yet: _event_open tests only the tags
-        fresh.ev_count, fresh.ev_last, fresh.turn = {}, {}, 0
-        self.hubs: dict[int, _HubPlan] = {}
-        for i, node in enumerate(story.nodes):
-            if node is not None and node.is_hub:
-                fits = [ev for ev in story.events if Game._event_open(fresh, ev, node.hub_tags)]
-                self.hubs[i] = _HubPlan(story, fits)
-        self.choices: list[tuple[Any, ...] | None] = [None] * n
-        self.candidates: dict[int, _Sieve] = {}
-        # Nodes whose choices can be weighed one at a time (see Runner.take_any): nothing about
-        # offering them draws random numbers, the hub (if it is one) has no limit, and there
-        # is no fallback.
-        self.lazy = [False] * n
-        for i in range(n):
-            ir = story.ir_node(i)
-            if ir["nav"] != ("choices",):
-                continue
-            if any(c and c["fallback"] for c in ir["choices"]):
-                continue  # weighed on arrival, as the engine does, so the fallback is taken then
-            rows: list[Any] = [(c.get("if"), c["cost"], c["text"], c.get("reason")) for c in ir["choices"] if c]
-            if ir["hub"] is not None:
-                if ir["hub"]["limit"] is not None:
-                    continue
-                for row in self.hubs[i].events:
-                    e = story.ir_node(row[0].node)["event"]
-                    rows.append((e.get("if"), e["cost"], e["title"], e.get("reason")))
-            self.lazy[i] = not uses_randomness(rows)
-
-    def node_choices(self, node: Node) -> tuple[Any, ...]:
-        """A node's choices, unpacked for speed."""
-        rows = self.choices[node.index]
-        if rows is None:
-            rows = self.choices[node.index] = tuple(
-                (ch, ch.cond, ch.reason is None, ch.cost, ch.once, ch.uid) for ch in node.choices)
-        return rows
-
-    def node_candidates(self, node: Node) -> _Sieve:
-        """What a node may offer, as candidates for Runner.take_any: its choices, then its events,
-        each (is_event, choice, condition, cost, once, uid, cooldown, event node)."""
-        sieve = self.candidates.get(node.index)
-        if sieve is None:
-            rows = [(False, ch, cond, cost, once, uid, 0, 0) for ch, cond, _nr, cost, once, uid in self.node_choices(node)]
-            guards: list[tuple[int, frozenset[Any] | None]] = [(0, None)] * len(rows)
-            if node.is_hub:
-                hub = self.hubs[node.index]
-                for ev, ch, cond, _nr, cost, once, cooldown, at, _slot, _ok in hub.events:
-                    rows.append((True, ch, cond, cost, once, -1 - at, cooldown, at))
-                    guards.append(hub.guards[ev.node])
-            sieve = self.candidates[node.index] = _Sieve(self.story, tuple(rows), guards)
-        return sieve
-
-
-class _Sieve:
-    """Rows, each with a guard (slot, the values for which it holds; or None), sifted by the
-    guarded variables' values: the rows whose guards hold are worked out once for each
-    combination of values, as an AND of per-value bit masks."""
-
-    def __init__(self, story: Story, rows: tuple[Any, ...], guards: list[tuple[int, frozenset[Any] | None]]) -> None:
-        self.rows = rows
-        slots = sorted({slot for slot, ok in guards if ok is not None})
-        self._slots = tuple(slots)
-        self._key = itemgetter(*slots) if slots else None
-        self._masks: list[dict[Any, int]] = []
-        for slot in slots:
-            masks: dict[Any, int] = {}
-            for x in _domain(story, slot) or ():
-                mask = 0
-                for bit, (g_slot, ok) in enumerate(guards):
-                    if g_slot != slot or ok is None or x in ok:
-                        mask |= 1 << bit
-                masks[x] = mask
-            self._masks.append(masks)
-        self._all = (1 << len(rows)) - 1
-        self._cache: dict[Any, tuple[Any, ...]] = {}
-        self._by_mask: dict[int, tuple[Any, ...]] = {self._all: rows}
-
-    def passing(self, v: list[Any]) -> tuple[Any, ...]:
-        """The rows whose guards hold for these values."""
-        if self._key is None:
-            return self.rows
-        key = self._key(v)
-        hit = self._cache.get(key)
-        if hit is None:
-            if len(self._cache) >= 200_000:
-                self._cache.clear()
-            mask = self._all
-            for slot, masks in zip(self._slots, self._masks, strict=True):
-                mask &= masks[v[slot]]
-            hit = self._by_mask.get(mask)
-            if hit is None:
-                rows = self.rows
-                hit = self._by_mask[mask] = tuple(rows[bit] for bit in range(len(rows)) if mask >> bit & 1)
-            self._cache[key] = hit
-        return hit
-
-
-class _HubPlan:
-    """The events one hub can offer, each with a guard that rules it out cheaply.
-
-    A guard is a conjunct of the event's condition that reads one variable with a small range
-    (`week >= 9`, `becky_due`, `jordan.status == 'order'`), kept as the set of values for which
-    it holds, so that testing it is a set lookup rather than a call. Guards are used only where
-    nothing about the event draws random numbers, so skipping an event whose guard fails
-    changes nothing but the time taken.
-    """
-
-    def __init__(self, story: Story, fits: list[Any]) -> None:
-        guards = {ev.node: _guard(story, ev) for ev in fits}
-        self.events = tuple(
-            (ev, ev.choice, ev.choice.cond, ev.choice.reason is None, ev.choice.cost, ev.once, ev.cooldown, ev.node,
-             *(guards[ev.node] if ev.choice.reason is None else (0, None)))
-            for ev in fits if not ev.forced)
-        self.guards = guards
-        self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
-        self.sieve = _Sieve(story, tuple((ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
-                                         for ev, _slot, _ok in self.forced),
-                            [(slot, ok) for _ev, slot, ok in self.forced])
-        # What the forced events' conditions read, so that a hub visited again with all of it
-        # unchanged (and no forced event fired since) is known to force nothing again. Only
-        # where no condition draws random numbers.
-        trees = [story.ir_node(ev.node)["event"].get("if") for ev, _slot, _ok in self.forced]
-        self.settled: Callable[[Any], Any] | None = None
-        if self.forced and not uses_randomness(trees):
-            reads: set[int] = set()
-            visits: set[int] = set()
-            for tree in trees:
-                for t, _parent in expr_nodes(tree):
-                    if t[0] == "var":
-                        reads.add(t[1])
-                    elif t[0] == "visited":
-                        visits.add(t[1])
-            values = itemgetter(*sorted(reads), 0) if reads else None  # (slot 0 again: always a tuple)
-            seen = itemgetter(*sorted(visits), 0) if visits else None
-
-            def settled(g: Any) -> Any:
-                return (values(g.v) if values else None, seen(g.visits) if seen else None,
-                        g.turn, g.fired, len(g.char_endings))
-
-            self.settled = settled
-
-    def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
-        """The forced events whose guards hold for these values."""
-        return self.sieve.passing(v)
-
-
-class _Values:
-    __slots__ = ("v",)
-
-    def __init__(self, v: list[Any]) -> None:
-        self.v = v
-
-
-MAX_GUARD_RANGE = 128
-
-
-def _domain(story: Story, slot: int) -> list[Any] | None:
-    """Every value a variable can hold, when there are few."""
-    var = story.variables[slot]
-    if var.type == "bool":
-        return [False, True]
-    if var.type == "enum":
-        return list(var.values)
-    if var.max - var.min < MAX_GUARD_RANGE:
-        return list(range(var.min, var.max + 1))
-    return None
-
-
-def _guard(story: Story, ev: Any) -> tuple[int, frozenset[Any] | None]:
-    """(slot, the values for which the event's most selective guard holds), or (0, None)."""
-    ir = story.ir_node(ev.node)["event"]
-    if ir.get("if") is None or uses_randomness((ir.get("if"), ir["cost"], ir["title"], ir.get("reason"), ir["weight"])):
-        return 0, None
-    best: tuple[int, frozenset[Any] | None] = (0, None)
-    best_share = 1.0
-    stack = [ir["if"]]
-    while stack:
-        t = stack.pop()
-        if t[0] == "and":
-            stack.extend((t[2], t[1]))
-            continue
-        kinds = {x[0] for x, _p in expr_nodes(t)}
-        slots = {x[1] for x, _p in expr_nodes(t) if x[0] == "var"}
-        if len(slots) != 1 or not kinds <= {"var", "num", "str", "cmp", "not", "bin", "neg", "or", "and"}:
-            continue
-        var = story.variables[next(iter(slots))]
-        domain = _domain(story, var.slot)
-        if domain is None:
-            continue
-        fn = compile_expr(t)
-        values = [var.initial] * len(story.variables)
-        ok = []
-        for x in domain:
-            values[var.slot] = x
-            if fn(_Values(values)):
-                ok.append(x)
-        share = len(ok) / len(domain)
-        if share < best_share:
-            best, best_share = (var.slot, frozenset(ok)), share
-    return best
-
-
-def _random_draws(items: list[Any], node_index: int) -> Callable[[Any], None] | None:
-    """A function making exactly the random draws that rendering these text items makes."""
-    if not uses_randomness(items):
-        return None
-    parts = [f for f in (_item_draws(item, node_index) for item in items) if f is not None]
-
-    def draws(st: Any) -> None:
-        for f in parts:
-            f(st)
-
-    return draws
-
-
-def _item_draws(item: Any, node_index: int) -> Callable[[Any], None] | None:
-    if not uses_randomness(item):
-        return None
-    kind = item[0]
-    if kind == "p":
-        fns = [compile_expr(p[1]) for p in item[1] if not isinstance(p, str) and uses_randomness(p[1])]
-
-        def interpolations(st: Any) -> None:
-            for f in fns:
-                f(st)
-
-        return interpolations
-    if kind == "if":
-        cond = compile_expr(item[1])
-        then, other = _random_draws(item[2], node_index), _random_draws(item[3], node_index)
-
-        def conditional(st: Any) -> None:
-            f = then if cond(st) else other
-            if f is not None:
-                f(st)
-
-        return conditional
-    alternatives = [_random_draws(a, node_index) for a in item[1]]
-    count = len(alternatives)
-
-    def variation(st: Any) -> None:
-        if kind == "sequence":
-            pick = min(st.visits[node_index], count) - 1
-        elif kind == "cycle":
-            pick = (st.visits[node_index] - 1) % count
-        else:
-            pick = st.randint(0, count - 1)
-        f = alternatives[max(0, pick)]
-        if f is not None:
-            f(st)
-
-    return variation
-
-
-_PLANS: dict[int, tuple[Story, _Plan]] = {}
-
-
-def plan_for(story: Story) -> _Plan:
-    """The plan of a story, made once (stories are immutable); a few stories are remembered."""
-    hit = _PLANS.get(id(story))
-    if hit is None or hit[0] is not story:
-        if len(_PLANS) >= 8:
-            _PLANS.clear()
-        hit = (story, _Plan(story))
-        _PLANS[id(story)] = hit
-    return hit[1]
-
-
-class Runner(Game):
-    """A Game for automated play: `opts` are the choices on offer, `live` the enabled ones' indices.
-
-    `take(i)` is `choose(i)` without the checks and bookkeeping a player needs. The passage is
-    not kept. Everything else (state, random draws, errors) is the engine's own.
-    """
-
-    def __init__(self, story: Story, seed: int = 0, *, start: str | None = None,
-                 values: Mapping[str, Any] | None = None, render_random_text: bool = True,
-                 trace: bool = False, lazy: bool = False) -> None:
-        self._plan = plan_for(story)
-        self._text_draws = self._plan.text if render_random_text else [None] * len(story.node_ids)
-        self._choice_rng = self._plan.choice_rng if render_random_text else set()
-        self._lazy = self._plan.lazy if lazy else [False] * len(story.node_ids)
-        self.opts: list[Choice] = []
-        self.live: list[int] = []
-        self.waiting: Node | None = None  # lazy mode: the node whose choices are not weighed yet
-        self.uids: list[int] = []  # lazy mode: the choices taken, by uid
-        self.completed = 0  # lazy mode: how many of them were taken without an error
-        self.trace: list[int] | None = [] if trace else None
-        # For each list of forced events a hub may fire, the ones still able to: without the
-        # `once` events that have fired (emptied whenever one fires).
-        self._alive: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
-        self.fired = 0  # forced events fired so far
-        self._quiet: dict[int, Any] = {}  # hub -> what its forced events read when it last forced none
-        super().__init__(story, seed, record=False, start=start, values=values)
-
-    def take_any(self, rnd: Callable[[], float]) -> int | None:
-        """Take a uniformly random enabled choice, weighing as few as possible; its uid, or None
-        when nothing was enabled and the node's fallback was taken instead.
-
-        Offering a choice draws no random numbers at a lazy node, so weighing choices one at a
-        time in a random order, until one is enabled, makes the same game as weighing them all
-        first. Only for a Runner made with lazy=True; elsewhere it picks from `live`.
-        """
-        node = self.waiting
-        if node is None:
-            live = self.live
-            i = live[int(rnd() * len(live))] if len(live) > 1 else live[0]
-            ch = self.opts[i]
-            self.log.append(i)
-            self.uids.append(ch.uid)
-            self._take(ch)
-            self.completed += 1
-            return ch.uid
-        candidates = self._plan.node_candidates(node).passing(self.v)
-        rows: list[Any] | None = None
-        n = len(candidates)
-        v = self.v
-        while n:
-            k = int(rnd() * n)
-            row = candidates[k] if rows is None else rows[k]
-            # Whether the candidate can be taken (its guard held, in the sieve): once and
-            # cooldown, condition, cost. Tested here, not in a function: this is the hottest loop.
-            is_event, ch, cond, cost, once, uid, cooldown, at = row
-            ok = True
-            if is_event:
-                if (once or cooldown) and self.ev_count.get(at):
-                    ok = not once and self.turn - self.ev_last.get(at, -10**9) >= cooldown
-            elif once and uid in self.once_used:
-                ok = False
-            if ok and cond is not None:
-                ok = cond(self)
-            if ok and cost:
-                for slot, amount_fn in cost:
-                    if v[slot] < amount_fn(self):
-                        ok = False
-                        break
-            if ok:
-                self.waiting = None
-                self.uids.append(uid)
-                self._take(ch)
-                self.completed += 1
-                return uid  # type: ignore[no-any-return]
-            if rows is None:
-                rows = list(candidates)
-            n -= 1
-            rows[k] = rows[n]
-        self.waiting = None
-        fallback = node.fallback
-        if fallback is None:
-            raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
-        if fallback.effects is not None:
-            fallback.effects(self)
-        self._run(fallback.target)
-        return None
-
-    def _record_turn(self) -> None:
-        pass  # the outcome history is for charts; automated play doesn't keep it
-
-    def take(self, index: int) -> None:
-        """Take choice `index` of `opts` (which must be in `live`)."""
-        self.log.append(index)
-        self._take(self.opts[index])
-
-    def choose(self, index: int) -> None:
-        """Like Game.choose: checks the index first."""
-        if self.ending is not None:
-            raise ChoiceError("the story has ended")
-        if index not in self.live:
-            raise ChoiceError(f"choice {index + 1} can't be taken now")
-        self.take(index)
-
-    def _run(self, target: int) -> None:
-        story = self.story
-        nodes = story.nodes
-        visits = self.visits
-        text_draws = self._text_draws
-        trace = self.trace
-        steps = 0
-        while True:
-            steps += 1
-            if steps > MAX_AUTO_STEPS:
-                raise StoryRuntimeError(
-                    f"the story went through {MAX_AUTO_STEPS:,} nodes without stopping for a "
-                    f"choice (an endless loop?), last at '{story.node_ids[target] if target >= 0 else target}'"
-                )
-            if target < 0:
-                if target == HUB:
-                    if self.hub < 0:
-                        raise StoryRuntimeError("'<hub>' was used before any hub was visited")
-                    target = self.hub
-                else:
-                    turns = story.turns
-                    if turns is None:
-                        raise StoryRuntimeError("'<end-turn>' needs a 'turns' section")
-                    self._end_turn()
-                    target = turns.hub
-                continue
-            node = nodes[target]
-            if node is None:
-                node = story.node_at(target)
-            if node.is_hub:
-                self.hub = target
-                forced = self._lean_forced(target)
-                if forced is not None:
-                    self._pay(story.node_at(forced).event.choice)  # type: ignore[union-attr]
-                    self.ev_forced[forced] = self.turn
-                    self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
-                    self.fired += 1
-                    if story.node_at(forced).event.once:  # type: ignore[union-attr]
-                        self._alive = {}
-                    self.ev_last[forced] = self.turn
-                    target = forced
-                    continue
-            visits[target] += 1
-            if trace is not None:
-                trace.append(target)
-            if node.effects is not None:
-                node.effects(self)
-            draws = text_draws[target]
-            if draws is not None:
-                draws(self)
-            if node.ending is not None:
-                end = node.ending
-                if end.character is None:
-                    self.ending = end
-                    self.node = target
-                    self.opts = []
-                    self.live = []
-                    self.outcomes.append((self.turn, end.id))
-                    return
-                char = self._char_ids[end.character]
-                if char not in self.char_endings:
-                    self.char_endings[char] = end.id
-                    self.outcomes.append((self.turn, end.id))
-            nav = node.nav
-            if nav == "goto":
-                target = node.goto
-                continue
-            if nav == "branch":
-                for cond, effects, out in node.outs:
-                    if cond is None or cond(self):
-                        if effects is not None:
-                            effects(self)
-                        target = out
-                        break
-                continue
-            if nav == "random":
-                weights = [max(0, w(self)) for w, _e, _t in node.outs if w is not None]
-                pick = self._weighted(weights)
-                if pick < 0:
-                    raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
-                _w, effects, target = node.outs[pick]
-                if effects is not None:
-                    effects(self)
-                continue
-            self.node = target
-            if self._lazy[target]:
-                self.waiting = node
-                return
-            self._lean_options(node)
-            if self.live:
-                return
-            if node.fallback is not None:
-                if node.fallback.effects is not None:
-                    node.fallback.effects(self)
-                target = node.fallback.target
-                continue
-            raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
-
-    def _lean_options(self, node: Node) -> None:
-        # Game._options and Game._option, in the same order of evaluation, without Options.
-        opts: list[Choice] = []
-        live: list[int] = []
-        once_used = self.once_used
-        v = self.v
-        rng_text = self._choice_rng
-        for ch, cond, no_reason, cost, once, uid in self._plan.node_choices(node):
-            if once and uid in once_used:
-                continue
-            enabled = True
-            if cond is not None and not cond(self):
-                if no_reason:
-                    continue
-                enabled = False
-                if uid in rng_text:
-                    ch.reason(self)  # type: ignore[misc]
-            for slot, amount_fn in cost:
-                if v[slot] < amount_fn(self) and enabled:
-                    enabled = False
-            if rng_text and uid in rng_text:
-                ch.text(self)
-            if enabled:
-                live.append(len(opts))
-            opts.append(ch)
-        if node.is_hub:
-            shown = self._lean_hub_events(node)
-            for _ev, ch, cond, no_reason, cost, _once, _cooldown, at, _slot, _ok in shown:
-                enabled = True
-                if cond is not None and not cond(self):
-                    if no_reason:
-                        continue
-                    enabled = False
-                    if -1 - at in rng_text:
-                        ch.reason(self)
-                for slot, amount_fn in cost:
-                    if v[slot] < amount_fn(self) and enabled:
-                        enabled = False
-                if rng_text and -1 - at in rng_text:
-                    ch.text(self)
-                if enabled:
-                    live.append(len(opts))
-                opts.append(ch)
-        self.opts = opts
-        self.live = live
-
-    def _lean_hub_events(self, node: Node) -> list[Any]:
-        # Game._hub_events, over the events this hub can offer, worked out beforehand.
-        shown = []
-        ev_count = self.ev_count
-        turn = self.turn
-        v = self.v
-        for row in self._plan.hubs[node.index].events:
-            _ev, _ch, cond, no_reason, _cost, once, cooldown, at, g_slot, g_ok = row
-            if g_ok is not None and v[g_slot] not in g_ok:
-                continue
-            if at in ev_count and ev_count[at]:
-                if once:
-                    continue
-                if cooldown and turn - self.ev_last.get(at, -10**9) < cooldown:
-                    continue
-            if cond is not None and no_reason and not cond(self):
-                continue
-            shown.append(row)
-        limit = node.hub_limit
-        if limit is None or len(shown) <= limit:
-            return shown
-        keep: list[Any] = []
-        groups: dict[int, list[Any]] = {}
-        for row in shown:
-            groups.setdefault(row[0].priority, []).append(row)
-        for priority in sorted(groups, reverse=True):
-            group = groups[priority]
-            room = limit - len(keep)
-            if room <= 0:
-                break
-            if len(group) <= room:
-                keep.extend(group)
-                continue
-            pool = list(group)
-            for _ in range(room):
-                i = self._weighted([max(0, row[0].weight(self)) for row in pool])
-                if i < 0:
-                    break
-                keep.append(pool.pop(i))
-        order = {id(row): n for n, row in enumerate(shown)}
-        keep.sort(key=lambda row: order[id(row)])
-        return keep
-
-    def _lean_forced(self, hub: int) -> int | None:
-        # Game._forced_event, over the forced events this hub can offer that pass their guards.
-        plan = self._plan.hubs[hub]
-        if not plan.forced:
-            return None
-        settled = plan.settled
-        if settled is not None:
-            now = settled(self)
-            if self._quiet.get(hub) == now:
-                return None
-        best: list[Any] = []
-        top = 0
-        turn = self.turn
-        ev_forced, ev_count, ev_last = self.ev_forced, self.ev_count, self.ev_last
-        passing = plan.forced_passing(self.v)
-        hit = self._alive.get(id(passing))
-        if hit is not None and hit[0] is passing:
-            alive = hit[1]
-        else:
-            alive = tuple(row for row in passing if not (row[3] and ev_count.get(row[1])))
-            self._alive[id(passing)] = (passing, alive)
-        for ev, node, priority, _once, cooldown, cond in alive:
-            if node in ev_forced and ev_forced[node] == turn:
-                continue
-            if best and priority < top:
-                break
-            if cooldown and node in ev_count and ev_count[node] and turn - ev_last.get(node, -10**9) < cooldown:
-                continue
-            if cond is not None and not cond(self):
-                continue
-            if not best:
-                top = priority
-            best.append(ev)
-        if not best:
-            if settled is not None:
-                self._quiet[hub] = now
-            return None
-        if len(best) == 1:
-            return int(best[0].node)
-        i = self._weighted([max(0, ev.weight(self)) for ev in best])
-        return int(best[max(i, 0)].node)
-
-
 # ---------------------------------------------------------------------------------------
 # Strategies: how a simulated player picks among the enabled choices.
 # ---------------------------------------------------------------------------------------
 
-PRESETS = {
-    "support": "prefer:support_actions",
-    "enforce": "prefer:enforce_actions",
-}
 STRATEGY_HELP = (
     "random (any enabled choice), first (always the first), novel (the choice taken least so far), "
     "prefer:PATTERN (choices whose effects raise variables matching PATTERN: a glob such as "
-    "'*.trust', several joined by commas), avoid:PATTERN, and the presets "
-    + ", ".join(f"{k} (= {v})" for k, v in PRESETS.items())
+    "'*.trust', several joined by commas), avoid:PATTERN, and the strategies the story names "
+    "in its playtest section"
 )
 EXPLORE = 0.1  # how often a preferring strategy picks at random instead, so it can't get stuck
 
@@ -702,7 +60,7 @@ class Strategy:
 
     name = "random"
 
-    def pick(self, runner: Runner, rnd: Callable[[], float]) -> int:
+    def pick(self, runner: Game, rnd: Callable[[], float]) -> int:
         live = runner.live
         return live[int(rnd() * len(live))]
 
@@ -710,7 +68,7 @@ class Strategy:
 class FirstStrategy(Strategy):
     name = "first"
 
-    def pick(self, runner: Runner, rnd: Callable[[], float]) -> int:
+    def pick(self, runner: Game, rnd: Callable[[], float]) -> int:
         return runner.live[0]
 
 
@@ -722,7 +80,7 @@ class NovelStrategy(Strategy):
     def __init__(self) -> None:
         self.counts: Counter[int] = Counter()
 
-    def pick(self, runner: Runner, rnd: Callable[[], float]) -> int:
+    def pick(self, runner: Game, rnd: Callable[[], float]) -> int:
         opts, counts = runner.opts, self.counts
         fewest = min(counts[opts[i].uid] for i in runner.live)
         best = [i for i in runner.live if counts[opts[i].uid] == fewest]
@@ -743,7 +101,7 @@ class PreferStrategy(Strategy):
             raise ValueError(f"strategy '{name}' matches no variable of this story (its variables: {names})")
         self.scores = _choice_scores(story, slots, sign)
 
-    def pick(self, runner: Runner, rnd: Callable[[], float]) -> int:
+    def pick(self, runner: Game, rnd: Callable[[], float]) -> int:
         live = runner.live
         if len(live) == 1:
             return live[0]
@@ -788,7 +146,7 @@ def _choice_scores(story: Story, slots: set[int], sign: int) -> dict[int, float]
 def parse_strategy(spec: str, story: Story) -> Strategy:
     """A strategy from its name (see STRATEGY_HELP); ValueError says what is wrong."""
     name = spec.strip()
-    resolved = PRESETS.get(name, name)
+    resolved = story.playtest.get("strategies", {}).get(name, name)
     if resolved == "random":
         return Strategy()
     if resolved == "first":
@@ -802,7 +160,9 @@ def parse_strategy(spec: str, story: Story) -> Strategy:
             raise ValueError(f"strategy '{name}' needs a pattern, e.g. {kind}:*.trust")
         label = name if name == resolved else f"{name}"
         return PreferStrategy(label, story, patterns, 1 if kind == "prefer" else -1)
-    raise ValueError(f"unknown strategy '{name}'; the strategies are: {STRATEGY_HELP}")
+    named = story.playtest.get("strategies", {})
+    own = f"; this story's own: {', '.join(f'{k} (= {v})' for k, v in named.items())}" if named else ""
+    raise ValueError(f"unknown strategy '{name}'; the strategies are: {STRATEGY_HELP}{own}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1015,8 +375,8 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
     lazy = type(strategy) is Strategy
     pick = strategy.pick
     case_endings = report.case_endings = {c.id: Counter() for c in story.characters}
-    shown = [(var.character, var.base, var.slot) for var in story.variables
-             if var.character is not None and (var.track or var.display != "hidden")]
+    shown = [(var.case, var.base, var.slot) for var in story.variables
+             if var.case is not None and (var.track or var.display != "hidden")]
     report.case_values = {c.id: {} for c in story.characters}
     values_of = [(report.case_values[c].setdefault(b, Counter()), slot) for c, b, slot in shown]
     choice_counts = report.choice_counts
@@ -1026,10 +386,10 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
     for r in run_numbers:
         game_seed = run_seed(seed, r)
         rnd = _random.Random(game_seed ^ 0x5EED).random
-        runner: Runner | None = None
+        runner: Game | None = None
         steps = 0
         try:
-            runner = Runner(story, game_seed, start=start, values=values, lazy=lazy)
+            runner = Game(story, game_seed, record=False, start=start, values=values, text=False, lazy=lazy)
             if lazy:
                 take_any = runner.take_any
                 taken = runner.uids
@@ -1045,7 +405,6 @@ def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: s
                     ch = runner.opts[i]
                     choice_counts[ch.uid] += 1
                     steps += 1
-                    runner.uids.append(ch.uid)
                     runner.take(i)
             if runner.ending is None:
                 report.unfinished += 1
@@ -1199,41 +558,6 @@ def control_flow(story: Story) -> Iterator[tuple[Any, ...]]:
             yield ("effects", turns["end_of_turn"])
 
 
-def expr_nodes(tree: Any) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
-    """Every sub-expression of an expression tree, with its parent."""
-    stack: list[tuple[Any, tuple[Any, ...] | None]] = [(tree, None)]
-    while stack:
-        t, parent = stack.pop()
-        if not isinstance(t, tuple) or not t or not isinstance(t[0], str):
-            continue
-        yield t, parent
-        kind = t[0]
-        if kind in ("not", "neg"):
-            stack.append((t[1], t))
-        elif kind in ("and", "or"):
-            stack.extend(((t[1], t), (t[2], t)))
-        elif kind in ("cmp", "bin"):
-            stack.extend(((t[2], t), (t[3], t)))
-        elif kind == "call":
-            stack.extend((a, t) for a in t[2:])
-
-
-def expr_vars(tree: Any) -> set[int]:
-    """The variable slots an expression reads."""
-    return {t[1] for t, _p in expr_nodes(tree) if t[0] == "var"}
-
-
-def statements(stmts: Any, guard: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
-    """Every assignment in a list of effects, with the conditions that guard it."""
-    for s in stmts or ():
-        if s[0] == "if":
-            inner = (*guard, s[1])
-            yield from statements(s[2], inner)
-            yield from statements(s[3], inner)
-        else:
-            yield s, guard
-
-
 class _Decisions:
     """The script of random outcomes for one try, and what each draw could have been."""
 
@@ -1270,13 +594,11 @@ class _TooManyDraws(Exception):
     pass
 
 
-class Explorer(Runner):
-    """A Runner whose random draws follow a script, so every outcome can be tried in turn."""
+class _Scripted:
+    """Random outcomes that follow a script of decisions, so every outcome can be tried in turn."""
 
-    def __init__(self, story: Story, decisions: _Decisions, *, start: str | None = None,
-                 values: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, decisions: _Decisions) -> None:
         self.d = decisions
-        super().__init__(story, 0, start=start, values=values, render_random_text=False, trace=True)
 
     def random(self) -> float:
         return 0.0 if self.d.decide(2) == 0 else _ALMOST_ONE
@@ -1290,11 +612,17 @@ class Explorer(Runner):
         self.d.sampled = True
         return lo + round(self.d.decide(RANDINT_LIMIT) * (n - 1) / (RANDINT_LIMIT - 1))
 
-    def _weighted(self, weights: list[float]) -> int:
+    def weighted(self, weights: list[float]) -> int:
         positive = [i for i, w in enumerate(weights) if w > 0]
         if len(positive) <= 1:
             return positive[0] if positive else -1
         return positive[self.d.decide(len(positive))]
+
+
+def _explorer(story: Story, decisions: _Decisions, start: str | None, values: Mapping[str, Any] | None) -> Game:
+    """A game for the search: no text, its random outcomes scripted, the nodes it enters traced."""
+    return Game(story, 0, record=False, start=start, values=values, text=False, text_draws=False,
+                trace=True, chance=_Scripted(decisions))
 
 
 class _StateModel:
@@ -1349,7 +677,7 @@ class _StateModel:
         self._values = itemgetter(*self.slots) if len(self.slots) > 1 else None
         self._visits = itemgetter(*self.visit_nodes) if len(self.visit_nodes) > 1 else None
 
-    def key(self, g: Runner) -> tuple[Any, ...]:
+    def key(self, g: Game) -> tuple[Any, ...]:
         v, visits, turn = g.v, g.visits, g.turn
         once_nodes, cooldowns = self.once_nodes, self.cooldowns
         ev_last = g.ev_last
@@ -1381,7 +709,7 @@ class _StateModel:
             tuple(g.opts), tuple(g.live),
         )
 
-    def restore(self, g: Runner, key: tuple[Any, ...], base: list[Any]) -> None:
+    def restore(self, g: Game, key: tuple[Any, ...], base: list[Any]) -> None:
         node, hub, values, visit_counts, once_used, (happened, cooling, forced_now), ended, turn, opts, live = key
         v = list(base)
         for s, x in zip(self.slots, values, strict=True):
@@ -1470,10 +798,13 @@ class ExploreReport:
     path: list[Step] | None = None
     probed: int = 0
     path_shortest: bool = False
+    # With a test start: the nodes the story's graph can't lead to from it (such as the opening
+    # it skips), which are neither reached nor unreachable in the story itself.
+    outside: set[int] = field(default_factory=set)
 
     @property
     def unreachable_nodes(self) -> list[str]:
-        return [self.node_ids[i] for i, ok in enumerate(self.reached) if not ok]
+        return [self.node_ids[i] for i, ok in enumerate(self.reached) if not ok and i not in self.outside]
 
     @property
     def unreachable_endings(self) -> list[str]:
@@ -1512,6 +843,7 @@ class ExploreReport:
             "nodes_reachable": sum(self.reached),
             "nodes_total": len(self.node_ids),
             "unreachable_nodes": self.unreachable_nodes,
+            "nodes_outside_start": sorted(self.node_ids[i] for i in self.outside),
             "endings_reachable": sorted(self.endings_reached),
             "unreachable_endings": self.unreachable_endings,
             "probed_choices": self.probed,
@@ -1568,7 +900,7 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
     varied: set[tuple[int, int]] = set()
     shortest: set[int] = set()
 
-    def add(g: Runner, via: Via | None, key: tuple[Any, ...] | None) -> int | None:
+    def add(g: Game, via: Via | None, key: tuple[Any, ...] | None) -> int | None:
         for i in g.trace or ():
             if not report.reached[i]:
                 report.reached[i] = True
@@ -1591,7 +923,7 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
         queue.append(len(states) - 1)
         return len(states) - 1
 
-    def branches(run: Callable[[], Runner], via_of: Callable[[int], Via | None], node: int) -> None:
+    def branches(run: Callable[[], Game], via_of: Callable[[int], Via | None], node: int) -> None:
         tries = 0
         outcomes: set[Any] = set()
         while True:
@@ -1629,10 +961,10 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
                 return
             d.reset(used[:k] + [used[k] + 1])
 
-    worker: list[Explorer] = []
+    worker: list[Game] = []
 
-    def begin() -> Runner:
-        g = Explorer(story, d, start=start, values=values)
+    def begin() -> Game:
+        g = _explorer(story, d, start, values)
         worker.append(g)
         return g
 
@@ -1659,7 +991,7 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
             report.transitions += 1
             report.choices_taken.add(opts[index].uid)
 
-            def run(key: tuple[Any, ...] = key, index: int = index) -> Runner:
+            def run(key: tuple[Any, ...] = key, index: int = index) -> Game:
                 model.restore(g, key, base)
                 g.trace = []
                 g.take(index)
@@ -1791,7 +1123,7 @@ PROBE_STEPS = 500_000  # at most this many choices of random play when the searc
 
 
 def _probe_deeper(report: ExploreReport, states: list[tuple[Any, ...]], model: _StateModel, base: list[Any],
-                  g: Explorer, d: _Decisions, deadline: float,
+                  g: Game, d: _Decisions, deadline: float,
                   found: dict[int, tuple[int, list[Step]]]) -> None:
     """When the search stopped early, play on at random from its last states, so that nodes
     further in are still found, each with a real path to it (not always the shortest). What
@@ -1851,9 +1183,9 @@ def _preset(story: Story, values: Mapping[str, Any] | None) -> list[Any]:
     return list(probe.v)
 
 
-def _probe(story: Story) -> Runner:
-    """A runner that was never started: somewhere to evaluate a state's text."""
-    g = Runner.__new__(Runner)
+def _probe(story: Story) -> Game:
+    """A game that was never started: somewhere to evaluate a state's text."""
+    g = Game.__new__(Game)
     g.story = story
     g.v = [var.initial for var in story.variables]
     g.visits = [0] * len(story.node_ids)
@@ -1863,7 +1195,7 @@ def _probe(story: Story) -> Runner:
 
 
 def _path(story: Story, states: list[tuple[Any, ...]], parents: list[Via | None], via: Via | None,
-          base: list[Any], model: _StateModel, probe: Runner, varied: set[tuple[int, int]] | None) -> list[Step]:
+          base: list[Any], model: _StateModel, probe: Game, varied: set[tuple[int, int]] | None) -> list[Step]:
     """The choices from the start along `via`, the last being `via`'s own; `luck` counts a
     step's random draws where chance decided where it led (all of them if `varied` is None)."""
     steps: list[Step] = []

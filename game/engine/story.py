@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expr import FLOAT, compile_expr, compile_test
+from .expr import FLOAT, checked_mul, compile_expr, compile_test
 from .loader import END_TURN, HUB
+from .plan import uses_randomness
 
 Fn = Callable[[Any], Any]
 Effect = Callable[[Any], None]
@@ -34,6 +38,11 @@ class Variable:
     description: str
     unit: str
     character: str | None
+    # The case the variable belongs to: its character, or the `character` of the scene file
+    # that declared it.
+    case: str | None = None
+    # Which way is an improvement: "higher" (the default) or "lower" (e.g. offences).
+    better: str = "higher"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,7 @@ class Node:
 
     __slots__ = ("index", "id", "scene", "file", "line", "title", "character", "text", "effects",
                  "choices", "nav", "goto", "outs", "ending", "hub_tags", "hub_limit", "is_hub",
-                 "event", "fallback")
+                 "event", "fallback", "offer")
 
     def __init__(self) -> None:
         self.index = 0
@@ -132,6 +141,9 @@ class Node:
         self.hub_tags: frozenset[str] | None = None
         self.hub_limit: int | None = None
         self.event: Event | None = None
+        # The choices unpacked for the play loop: (choice, condition, has no reason, cost, once,
+        # uid, whether its label or reason draws random numbers).
+        self.offer: tuple[tuple[Any, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +181,24 @@ class Story:
     initial_values: tuple[Any, ...] = ()
     _hub_events: dict[int, tuple[tuple[Event, ...], tuple[Event, ...]]] = field(default_factory=dict)
     char_index: dict[str, int] = field(default_factory=dict)
+    playtest: dict[str, Any] = field(default_factory=dict)  # the story's own strategies for iom playtest
+    runtime: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what play works out once
 
     def node_at(self, index: int) -> Node:
         """The compiled node at an index (compiled now if it never was)."""
         node = self.nodes[index]
         if node is None:
-            node = self.nodes[index] = self.compiler.node(index)
+            # Compiling makes many small objects that all live as long as the story: with the
+            # collector running, each compile pays for scans of everything else alive (4x and
+            # more on a large story). They hold no cycles worth collecting now.
+            if gc.isenabled():
+                gc.disable()
+                try:
+                    node = self.nodes[index] = self.compiler.node(index)
+                finally:
+                    gc.enable()
+            else:
+                node = self.nodes[index] = self.compiler.node(index)
         return node
 
     def hub_events(self, node: Node) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
@@ -317,13 +341,13 @@ def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]],
 
     if kind == "sequence":
         def pick(st: Any) -> int:
-            return min(st.visits[node_index], count) - 1
+            return int(min(st.visits[node_index], count)) - 1
     elif kind == "cycle":
         def pick(st: Any) -> int:
-            return (st.visits[node_index] - 1) % count
+            return int(st.visits[node_index] - 1) % count
     else:
         def pick(st: Any) -> int:
-            return st.randint(0, count - 1)
+            return int(st.randint(0, count - 1))
 
     def variation(st: Any, out: list[str]) -> None:
         r = alternatives[max(0, pick(st))]
@@ -459,7 +483,7 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
         elif op == "-=":
             x = v[slot] - rhs
         else:
-            x = v[slot] * rhs
+            x = checked_mul(v[slot], rhs)
         x = int(x // 1) if isinstance(x, float) else int(x)
         v[slot] = lo if x < lo else hi if x > hi else x
 
@@ -467,6 +491,27 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
 
 
 MAX_CHOICES_PER_NODE = 1024
+
+
+def _choice_key(c: dict[str, Any], node_ids: tuple[str, ...]) -> str:
+    """A key for a choice that survives reordering and insertion: its `id`, else a digest of
+    its text and where it goes (so a changed label or target is a different choice)."""
+    if c.get("id"):
+        return f"c:{c['id']}"
+    target = c.get("goto", 0)
+    where = node_ids[target] if target >= 0 else {HUB: "<hub>", END_TURN: "<end-turn>"}.get(target, "?")
+    digest = hashlib.blake2b(repr((c["text"], where)).encode("utf-8", "surrogatepass"), digest_size=6)
+    return f"c:~{digest.hexdigest()}"
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """The keys, the second and later of equal ones numbered (two identical choices in a node)."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        n = seen[key] = seen.get(key, 0) + 1
+        out.append(key if n == 1 else f"{key}#{n}")
+    return out
 
 
 def choice_uid(node_index: int, choice_index: int) -> int:
@@ -477,9 +522,10 @@ def choice_uid(node_index: int, choice_index: int) -> int:
 class _Compiler:
     """Compiles IR nodes into runtime nodes, on demand: a story pays only for what is played."""
 
-    def __init__(self, ir_nodes: list[Any], variables: tuple[Variable, ...],
+    def __init__(self, ir_nodes: PackedNodes, node_ids: tuple[str, ...], variables: tuple[Variable, ...],
                  characters: tuple[Character, ...], endings: dict[str, Ending]) -> None:
         self.ir_nodes = ir_nodes
+        self.node_ids = node_ids
         self.variables = variables
         self.characters = characters
         self.endings = endings
@@ -500,7 +546,7 @@ class _Compiler:
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
-        ch.ref = f"e{-1 - uid}" if uid < 0 else ""
+        ch.ref = f"e:{self.node_ids[-1 - uid]}" if uid < 0 else ""
         return ch
 
     def node(self, index: int) -> Node:
@@ -519,8 +565,15 @@ class _Compiler:
         choices = [self.choice(c, choice_uid(index, i)) for i, c in enumerate(n["choices"]) if c]
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
-        for i, c in enumerate(node.choices):
-            c.ref = f"c{i}"  # saves find a choice by its place among the node's choices
+        node.offer = tuple(
+            (ch, ch.cond, ch.reason is None, ch.cost, ch.once, ch.uid,
+             (ch.const_text is None or ch.reason is not None)
+             and uses_randomness((n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE]["text"],
+                                  n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE].get("reason"))))
+            for ch in node.choices)
+        keys = [_choice_key(c, self.node_ids) for c in n["choices"] if c and not c["fallback"]]
+        for c, key in zip(node.choices, _unique(keys), strict=True):
+            c.ref = key  # saves find a choice by this, not by its place: authors reorder choices
         nav = n["nav"]
         node.nav = nav[0]
         if nav[0] == "goto":
@@ -562,6 +615,38 @@ class _Compiler:
         return self.choice(dict(e, goto=ev.node, once=False, fallback=False), -1 - ev.node, "title")
 
 
+class PackedNodes:
+    """The checked nodes, each kept as marshal bytes and unpacked when asked for.
+
+    A large story's nodes are hundreds of thousands of small dicts, lists and tuples that the
+    cyclic garbage collector would scan on every full collection, for as long as the story is
+    loaded; bytes are never scanned. Nodes are unpacked to be compiled (once each) and for
+    tools that inspect the whole story."""
+
+    __slots__ = ("_blobs",)
+
+    def __init__(self, blobs: list[bytes]) -> None:
+        self._blobs = blobs
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return marshal.loads(self._blobs[index])  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+
+def pack_ir(ir: dict[str, Any]) -> dict[str, Any]:
+    """The IR with its nodes packed (see PackedNodes), and what building a story needs from
+    every node at once: ids, endings, hubs and events. This is what the cache keeps."""
+    nodes = ir["nodes"]
+    return dict(
+        ir, packed=True, nodes=[marshal.dumps(n) for n in nodes], node_ids=[n["id"] for n in nodes],
+        endings=[(i, n["ending"]) for i, n in enumerate(nodes) if n["ending"]],
+        hubs=[i for i, n in enumerate(nodes) if n["hub"] is not None],
+        events=[i for i, n in enumerate(nodes) if n["event"] is not None],
+    )
+
+
 def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...] = ()) -> Story:
     """Make a Story from a checked IR. Nodes compile when first reached (hubs and what an
     event needs to be offered at once)."""
@@ -573,27 +658,26 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
             min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
             group=v["group"], display=v["display"], track=v["track"],
-            description=v["description"], unit=v["unit"],
+            description=v["description"], unit=v["unit"], better=v.get("better", "higher"),
             character=None if v["character"] is None else characters[v["character"]].id,
+            case=None if v["case"] is None else characters[v["case"]].id,
         )
         for i, v in enumerate(ir["vars"])
     )
-    ir_nodes = ir["nodes"]
+    if not ir.get("packed"):
+        ir = pack_ir(ir)
+    node_ids = tuple(ir["node_ids"])
     endings: dict[str, Ending] = {}
-    for n in ir_nodes:
-        e = n["ending"]
-        if e:
-            char = None if e["character"] is None else characters[e["character"]].id
-            endings[e["id"]] = Ending(e["id"], e["title"], e["category"], char, n["id"])
-    compiler = _Compiler(ir_nodes, variables, characters, endings)
+    for i, e in ir["endings"]:
+        char = None if e["character"] is None else characters[e["character"]].id
+        endings[e["id"]] = Ending(e["id"], e["title"], e["category"], char, node_ids[i])
+    compiler = _Compiler(PackedNodes(ir["nodes"]), node_ids, variables, characters, endings)
     compiler.ir_turns = ir["turns"]
-    nodes: list[Node | None] = [None] * len(ir_nodes)
-    events: list[Event] = []
-    for i, n in enumerate(ir_nodes):
-        if n["hub"] is not None:
-            nodes[i] = compiler.node(i)  # hubs at once: runners look for them among compiled nodes
-        if n["event"] is not None:
-            events.append(compiler.event(i))  # the event; its node's passage waits like the rest
+    nodes: list[Node | None] = [None] * len(node_ids)
+    for i in ir["hubs"]:
+        nodes[i] = compiler.node(i)  # hubs at once: the play loop works out their events
+    # Each event at once (its node's passage waits like the rest).
+    events = [compiler.event(i) for i in ir["events"]]
     turns = None
     if ir["turns"] is not None:
         t = ir["turns"]
@@ -605,7 +689,6 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
             end_of_turn=compile_effects(t["end_of_turn"], variables),
         )
     events.sort(key=lambda e: -e.priority)
-    node_ids = tuple(n["id"] for n in ir_nodes)
     return Story(
         id=ir["id"],
         title=ir["title"],
@@ -626,4 +709,5 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         compiler=compiler,
         initial_values=tuple(v.initial for v in variables),
         char_index={c.id: c.index for c in characters},
+        playtest=dict(ir.get("playtest") or {}),
     )

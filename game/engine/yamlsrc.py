@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .textsafe import BIDI, UNSAFE
+
 # PyYAML is imported when a file is actually parsed: a story loaded from the compiled cache
 # never needs it, which keeps the game's start-up short.
 
@@ -36,6 +38,15 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _FLOW = re.compile(r"[\[\]{}]")
 # A plain scalar can only be a number, a bool or null if it starts with one of these (or is empty).
 _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF") | {""}
+# Raw characters a story file may not hold: every control character but tab, newline and the
+# carriage return of a CRLF line end (one character class: the regex engine scans it fastest).
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BIDI_CHARS = tuple(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# Escapes of a double-quoted YAML string, which can make any character out of plain ASCII.
+_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_ESCAPED = {"0": "\x00", "a": "\x07", "b": "\x08", "v": "\x0b", "f": "\x0c", "r": "\r", "e": "\x1b",
+            "N": "\x85"}
+MAX_CHAR_PROBLEMS = 20
 
 
 class Map(dict):  # type: ignore[type-arg]
@@ -65,11 +76,75 @@ class Seq(list):  # type: ignore[type-arg]
 class YamlProblem(Exception):
     """A file that is not acceptable YAML; line and column count from 1."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, column: int = 1, severity: str = "error") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.severity = severity
+
+
+def char_message(ch: str) -> str:
+    """What is wrong with a character a story's text may not hold."""
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        return f"lone surrogate U+{code:04X} in text (not a character)"
+    if BIDI.match(ch):
+        return (f"bidirectional control character U+{code:04X} in text: it can make text show "
+                "in another order than it is written")
+    return f"control character U+{code:04X} in text"
+
+
+def _place(text: str, index: int) -> tuple[int, int]:
+    """Line and column (from 1) of a character index."""
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def _raw_characters(text: str, notes: list[YamlProblem]) -> None:
+    """Raw control characters (errors: the first is raised) and bidi controls (warnings)."""
+    found = []
+    for m in _RAW_CONTROL.finditer(text):
+        if m.group() == "\r" and text.startswith("\n", m.end()):
+            continue
+        found.append(YamlProblem(char_message(m.group()), *_place(text, m.start())))
+        if len(found) >= MAX_CHAR_PROBLEMS:
+            break
+    if any(c in text for c in _BIDI_CHARS):  # a few substring searches are quicker than a regex
+        for m in BIDI.finditer(text):
+            notes.append(YamlProblem(char_message(m.group()), *_place(text, m.start()), "warning"))
+            if len(notes) >= MAX_CHAR_PROBLEMS:
+                break
+    if found:
+        notes.extend(found[1:])
+        raise found[0]
+
+
+def _escaped_characters(text: str, ev: Any, notes: list[YamlProblem]) -> None:
+    """Report the escapes of a double-quoted string that make characters text can't hold."""
+    start, end = ev.start_mark.index, ev.end_mark.index
+    before = len(notes)
+    for m in _ESCAPE.finditer(text, start, end):
+        esc = m.group()[1:]
+        if esc[0] in "xuU":
+            try:
+                ch = chr(int(esc[1:], 16))
+            except (ValueError, OverflowError):
+                continue
+        else:
+            ch = _ESCAPED.get(esc, "")
+        if not ch:
+            continue
+        if UNSAFE.match(ch):
+            notes.append(YamlProblem(char_message(ch), *_place(text, m.start())))
+        elif BIDI.match(ch):
+            notes.append(YamlProblem(char_message(ch), *_place(text, m.start()), "warning"))
+    if len(notes) == before:
+        # Not made by an escape we know: say so at the string itself.
+        bad = UNSAFE.search(ev.value) or BIDI.search(ev.value)
+        if bad is not None and bad.group() not in text[start:end]:  # raw ones are already reported
+            severity = "error" if UNSAFE.match(bad.group()) else "warning"
+            notes.append(YamlProblem(char_message(bad.group()), ev.start_mark.line + 1,
+                                     ev.start_mark.column + 1, severity))
 
 
 def _scalar(value: str, tag: str | None, plain: bool) -> Any:
@@ -131,37 +206,34 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read(data: bytes) -> Any:
-    """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem."""
+def read(data: bytes, notes: list[YamlProblem] | None = None) -> Any:
+    """Parse one YAML document from bytes into Map/Seq/scalars, or raise YamlProblem.
+
+    Characters that text may not hold are reported at their exact line and column: a raw
+    control character is raised (and any further ones added to `notes`); one made by an
+    escape such as `"\\e"` is added to `notes` as an error; a bidirectional control as a warning.
+    """
     import yaml
+    if notes is None:
+        notes = []
     text = decode(data)
-    if "\x00" in text:
-        i = text.index("\x00")
-        raise YamlProblem("file contains a NUL character", text.count("\n", 0, i) + 1, 1)
+    _raw_characters(text, notes)
     _check_flow_depth(text)
     try:
-        return _build(text)
+        return _build(text, notes)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        msg = exc.problem or "invalid YAML"
-        if exc.context:
-            msg = f"{msg} ({exc.context})"
-        line = mark.line + 1 if mark else 1
-        col = mark.column + 1 if mark else 1
-        if mark is not None and text[mark.index : mark.index + 1] == "\t":
-            msg = "tab characters can't be used for indentation; use spaces"
-        raise YamlProblem(msg, line, col) from None
+        raise _parser_problem(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
 
 
-def _build(text: str) -> Any:
+def _build(text: str, notes: list[YamlProblem]) -> Any:
     import yaml
 
     try:
         loader = yaml.CSafeLoader
     except AttributeError:  # pragma: no cover - only without libyaml
-        loader = yaml.SafeLoader  # type: ignore[assignment,misc]
+        loader = yaml.SafeLoader  # type: ignore[assignment]
     events = yaml.parse(text, Loader=loader)
     stack: list[Any] = []  # containers being built
     keys: list[Any] = []  # for maps: pending key (or _NOKEY); for seqs: unused
@@ -210,6 +282,7 @@ def _build(text: str) -> Any:
 
     ev: Any
     scalar_event = yaml.ScalarEvent
+    escapes = "\\" in text  # without a backslash no string can hold an escape
     for ev in events:
         cls = type(ev)
         if cls is scalar_event and stack and not ev.anchor and total < MAX_EXPANDED_NODES:
@@ -228,6 +301,8 @@ def _build(text: str) -> Any:
                 except ValueError as exc:
                     m = ev.start_mark
                     raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+                _escaped_characters(text, ev, notes)
             m = ev.start_mark
             line = m.line + 1
             col = m.column + 1
@@ -260,6 +335,8 @@ def _build(text: str) -> Any:
                 value = _scalar(ev.value, ev.tag, ev.implicit[0])
             except ValueError as exc:
                 raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
+            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+                _escaped_characters(text, ev, notes)
             add(value, m.line, m.column, ev.style or None, 1, 1)
             if ev.anchor:
                 anchors[ev.anchor] = (value, 1)
@@ -307,3 +384,104 @@ def _build(text: str) -> Any:
     if not have_root or root is None:
         raise YamlProblem("file is empty")
     return root
+
+
+def _parser_problem(exc: Any, text: str) -> YamlProblem:
+    """The parser's complaint in plain words, with a hint and the place to look."""
+    from .textsafe import one_line  # only needed when something is wrong
+
+    mark = exc.problem_mark or exc.context_mark
+    raw = exc.problem or "invalid YAML"
+    if exc.context:
+        raw = f"{raw} ({exc.context})"
+    if mark is None:
+        return YamlProblem(raw)
+    if text[mark.index : mark.index + 1] == "\t":
+        return YamlProblem(
+            "tab characters can't be used for indentation; use spaces", mark.line + 1, mark.column + 1
+        )
+    at = (mark.line + 1, mark.column + 1)
+    ctx = exc.context_mark
+    opened = f"line {ctx.line + 1}, column {ctx.column + 1}" if ctx is not None else "above"
+    lines = text.splitlines()
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
+    before = line_text[: mark.column]
+    problem = exc.problem or ""
+    plain = None
+    if problem == "mapping values are not allowed in this context":
+        if re.fullmatch(r"\s*[^\s:#'\"]+\s*", before):
+            plain = ("this key is indented deeper than the line above, so it reads as part of "
+                     "that line's value; line it up with the keys above it")
+        else:
+            plain = ("a colon followed by a space inside a value starts a new key in YAML; put "
+                     "the whole value in quotes, like text: \"Note: this\"")
+    elif problem == "did not find expected key" or problem.startswith("did not find expected '-'"):
+        opener = re.match(r"\s*(?:-\s+)*(?:[^\s:#'\"{\[-][^:]*:\s+)?([{\[])", line_text)
+        if before.strip() and opener is not None:
+            brace = opener.group(1)
+            value = line_text[opener.start(1) :].split(" #")[0].strip()
+            if len(value) > 40:
+                value = value[:37] + "..."
+            value = one_line(value)
+            quoted = f"'{value}'" if '"' in value else f'"{value}"'
+            plain = (f"a value that starts with '{brace}' is read as a "
+                     f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
+                     f"put the whole text in quotes: {quoted}")
+        elif before.strip():
+            plain = ("the value ends before this point, but the line goes on; if the text "
+                     "starts with a quote, put the whole text in quotes (inside single quotes, "
+                     "write a single quote twice: 'it''s')")
+        elif problem.startswith("did not find expected '-'"):
+            plain = (f"this line isn't lined up with the list items above it (the list starts "
+                     f"at {opened}); indent it to match them, or indent it under one of them")
+        elif before.count(" ") == len(before) and line_text[mark.column :].startswith("-"):
+            plain = ("this list item isn't lined up with the lines above it; indent every item "
+                     "of a list the same, with spaces")
+        else:
+            where = f" in column {ctx.column + 1} (line {ctx.line + 1})" if ctx is not None else ""
+            plain = (f"this line isn't lined up with the keys above it: it starts in column "
+                     f"{mark.column + 1}, and the keys around it start{where}; indent it with "
+                     f"spaces to match the keys it belongs with")
+    elif problem.startswith("did not find expected ','"):
+        close = "]" if problem.endswith("']'") else "}"
+        if ctx is not None and not text[mark.index :].strip():
+            at = (ctx.line + 1, ctx.column + 1)  # at the end of the file: show where it opens
+        kind = "list" if close == "]" else "mapping"
+        plain = (f"the {kind} that opens with '{'[' if close == ']' else '{'}' at {opened} isn't "
+                 f"closed, or two of its items have no comma between them; close it with "
+                 f"'{close}', or, if the value is text that starts with a bracket, put it in quotes")
+    elif problem == "found unexpected end of stream" and exc.context == "while scanning a quoted scalar":
+        if ctx is not None:
+            at = (ctx.line + 1, ctx.column + 1)
+        plain = ("the quote that opens here is never closed; add the closing quote, or, if the "
+                 "text itself contains that quote mark, use the other kind of quotes around it")
+    elif problem == "found character that cannot start any token":
+        ch = one_line(text[mark.index : mark.index + 1])
+        plain = f"a value can't start with '{ch}' in YAML; put the whole value in quotes"
+    elif problem == "did not find expected alphabetic or numeric character" and ctx is not None:
+        ch = text[ctx.index : ctx.index + 1]
+        at = (ctx.line + 1, ctx.column + 1)
+        plain = f"a value that starts with '{ch}' is read as a YAML reference; put the whole value in quotes"
+    elif problem == "could not find expected ':'" and ctx is not None:
+        at = (ctx.line + 1, ctx.column + 1)
+        plain = ("this line has no ':' after its key; write 'key: value', or, if the line goes "
+                 "on with the text above it, indent it further than that text's key or put the "
+                 "text in quotes")
+    elif problem == "mapping keys are not allowed in this context":
+        plain = "a value can't start with '? ' in YAML; put the whole value in quotes"
+    elif problem == "block sequence entries are not allowed in this context":
+        plain = ("a list item ('- ') can't start on the same line as its key; start the list on "
+                 "the next line, indented under the key")
+    elif problem == "found unknown escape character":
+        plain = ("inside double quotes a backslash starts an escape; use single quotes, or write "
+                 "two backslashes for one")
+    elif problem == "did not find expected comment or line break" and (
+        exc.context == "while scanning a block scalar"
+    ):
+        plain = "text after '|' or '>' starts on the next line, indented under the key"
+    elif problem.startswith("expected <block end>"):
+        plain = ("this line isn't lined up with the lines above it; indent it to match the "
+                 "keys or list items it belongs with")
+    if plain is None:
+        return YamlProblem(raw, *at)
+    return YamlProblem(f"{plain} (YAML: {raw})", *at)

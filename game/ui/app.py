@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from ..engine import Game, Problem, Story, check
+from ..engine.textsafe import terminal_safe
 from .session import Session
 from .watch import fingerprint
 
@@ -129,6 +130,13 @@ class StraightApp(App[int]):
     def say(self, text: str, severity: str = "information", timeout: float | None = None) -> None:
         """Notify without ever reading the text as markup (it may hold story text or paths)."""
         self.notify(text, severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast, from any screen or widget, comes here: control characters in it are
+        shown, never sent to the terminal."""
+        super().notify(terminal_safe(message), title=terminal_safe(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def _post_notice(self, text: str, severity: str) -> None:
         # post_message is safe from any thread; notify is not.

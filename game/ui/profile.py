@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..engine import Game
-from ..engine.saves import atomic_write
+from ..engine import Game, SaveError
+from ..engine.files import FileMissing, FileRefused, read_bounded
+from ..engine.saves import atomic_write, parse_json
 from .render import approach_variables
 
 PROFILE_NAME = ".profile.json"
@@ -60,16 +61,15 @@ class Profile:
     def load(cls, saves_dir: Path) -> Profile:
         path = Path(saves_dir) / PROFILE_NAME
         try:
-            if path.stat().st_size > MAX_PROFILE_BYTES:
-                return cls(path, problem="the profile file is too large to read")
-            raw = path.read_bytes()
-        except FileNotFoundError:
+            # An ordinary file only, its size checked first: a FIFO here would hang the game.
+            raw = read_bounded(path, MAX_PROFILE_BYTES)
+        except FileMissing:
             return cls(path)
-        except OSError as exc:
-            return cls(path, problem=f"can't read the profile: {exc.strerror or exc}")
+        except FileRefused as exc:
+            return cls(path, problem=f"can't read the profile: {exc}")
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            data = parse_json(raw)
+        except SaveError:
             return cls(path, problem=f"the profile {path} is damaged; it is left as it is")
         if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
             return cls(path, problem=f"{path} is not a Straight and Narrow profile; it is left as it is")

@@ -20,8 +20,11 @@ from ..engine.saves import (
     QUICKSAVE,
     SaveSlot,
     atomic_write,
+    delete_save,
     list_saves,
     load_save,
+    read_save_file,
+    rename_save,
     save_data,
     slot_path,
     write_save,
@@ -81,6 +84,9 @@ class Session:
         # Choices this playthrough has taken (known when it was replayed): not marked as taken
         # in an earlier one.
         self._taken_now: set[str] = set()
+        # Characters whose ending the last choice reached and the player hasn't read yet: the
+        # panels keep them quiet until the passage that tells them has been read.
+        self.unread_endings: set[str] = set()
 
     # -- starting and resuming ---------------------------------------------------------
     def new_game(self) -> Game:
@@ -102,12 +108,17 @@ class Session:
         self.game = game
         self._redo = []
         self._taken_now = set()
+        self.unread_endings = set()
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
             replayed = _replay(game, self._taken_now)
             if replayed is not None:
-                self.game, self.marks = replayed
+                self.game, self.marks, last = replayed
                 self.marks_from = 0
+                # Endings the last choice reached are as unread as when the game was left.
+                by_id = {e.id: e for e in game.story.endings}
+                ends = [by_id[eid] for _t, eid in self.game.outcomes[last:] if eid in by_id]
+                self.unread_endings = {e.character for e in ends if e.character is not None}
         elif not game.log:
             self.marks, self.marks_from = {0: 0}, 0
         self.note_endings()
@@ -165,7 +176,10 @@ class Session:
         if reached:
             self.note_endings()
         by_id = {e.id: e for e in game.story.endings}
-        return [by_id[e] for e in reached if e in by_id]
+        ends = [by_id[e] for e in reached if e in by_id]
+        # Taking a choice means what came before it was read.
+        self.unread_endings = {e.character for e in ends if e.character is not None}
+        return ends
 
     def undo(self) -> bool:
         game = self.game
@@ -177,6 +191,7 @@ class Session:
         if last is not None:
             self._redo.append(last)
         self.marks = {t: i for t, i in self.marks.items() if t <= game.turn}
+        self.unread_endings = set()
         self.autosave()
         return True
 
@@ -232,6 +247,27 @@ class Session:
         if name != AUTOSAVE:
             self.autosave()
         return game
+
+    def delete(self, name: str) -> None:
+        """Delete a save; SaveError says why it couldn't be."""
+        self.flush()
+        delete_save(self.saves_dir, name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a save (never over another); SaveError says why it couldn't be."""
+        self.flush()
+        rename_save(self.saves_dir, old, new)
+
+    def continues_with(self, name: str) -> bool:
+        """Whether a save holds the very play the autosave does, so loading it leaves what
+        Continue resumes as it is."""
+        self.flush()
+        try:
+            saved = read_save_file(slot_path(self.saves_dir, name))
+            latest = read_save_file(slot_path(self.saves_dir, AUTOSAVE))
+        except SaveError:
+            return False
+        return bool(saved.get("seed") == latest.get("seed") and saved.get("choices") == latest.get("choices"))
 
     def has_save(self, name: str) -> bool:
         try:
@@ -331,17 +367,20 @@ class Session:
         return ""
 
 
-def _replay(saved: Game, taken: set[str] | None = None) -> tuple[Game, dict[int, int]] | None:
-    """Replay a game's choices from its seed; the replay, if it reaches the very same state.
-    The choices taken on the way are added to `taken`."""
+def _replay(saved: Game, taken: set[str] | None = None) -> tuple[Game, dict[int, int], int] | None:
+    """Replay a game's choices from its seed; the replay, if it reaches the very same state,
+    its journal marks, and how many outcomes there were before its last choice. The choices
+    taken on the way are added to `taken`."""
     try:
         game = Game(saved.story, seed=saved.seed)
         marks = {0: 0}
+        last = 0
         keys = []
         for index in saved.log:
             if taken is not None and 0 <= index < len(game.choices):
                 keys.append(choice_key(game, game.choices[index]))
             turn, before = game.turn, len(game.transcript)
+            last = len(game.outcomes)
             game.choose(index)
             if game.turn != turn:
                 marks[game.turn] = before + 1
@@ -351,4 +390,4 @@ def _replay(saved: Game, taken: set[str] | None = None) -> tuple[Game, dict[int,
             taken.update(keys)
     except Exception:  # noqa: BLE001 - a replay is only a convenience; the save stands either way
         return None
-    return game, marks
+    return game, marks, last

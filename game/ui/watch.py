@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.loader import story_files
+from ..engine.loader import scan_story_folder
 
 Stamp = tuple[tuple[str, int, int], ...]
 
@@ -13,9 +13,12 @@ def fingerprint(root: Path) -> Stamp:
     """Each story file's path, modification time and size: cheap to take every second."""
     out = []
     try:
-        paths = story_files(Path(root))
+        paths, refused = scan_story_folder(Path(root))
     except OSError:
         return ()
+    # A file that is refused (a FIFO, a link out of the folder) is only named, never opened:
+    # its arrival still counts as a change, so the author sees why it is refused.
+    out.extend((p.file, -1, -1) for p in refused)
     for path in paths:
         try:
             st = path.stat()

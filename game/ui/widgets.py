@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.css.scalar import Unit
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -27,6 +28,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option as ListOption
 
 from ..engine import Game, Notice, Variable
+from ..engine.textsafe import terminal_safe
 from . import render
 from .choices import Numbered
 
@@ -208,6 +210,7 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
         texts, flags, starts = self._text, self._choice_line, self._starts
         for kind, text in entries:
             starts.append(len(texts))
+            text = terminal_safe(text)  # a loaded save's text: shown, never sent
             if kind == "choice":
                 for n, line in enumerate(Text(text).wrap(console, max(2, width - 2))):
                     texts.append((" › " if n == 0 else "   ") + line.plain.rstrip())
@@ -427,12 +430,12 @@ class ChoiceList(SafeOptionList):
         taken in an earlier playthrough (their indices in `chosen_before`) are marked."""
         items = []
         for number, opt, _ends_turn in choices:
-            label = Text.assemble((f"{number}. " if number else "   ", "bold"), opt.text)
+            label = Text.assemble((f"{number}. " if number else "   ", "bold"), terminal_safe(opt.text))
             if opt.enabled:
                 if opt.cost:
-                    label.append(f"  ({opt.cost})", style="dim")
+                    label.append(f"  ({terminal_safe(opt.cost)})", style="dim")
             elif opt.reason:
-                label.append(f"  ({opt.reason})", style="italic")
+                label.append(f"  ({terminal_safe(opt.reason)})", style="italic")
             if opt.index in chosen_before:
                 label.append(f"  {CHOSEN_MARK}", style="dim")
             items.append(ListOption(label, id=f"c{opt.index}", disabled=not opt.enabled))
@@ -597,7 +600,10 @@ class _TextBlock(Widget):
 
 
 class NoticeLine(_TextBlock):
-    """What changed with the last choice: 'Becky: Trust in you +1 · Stokesy: Accommodation +2'."""
+    """What changed with the last choice: 'Becky: Trust in you +1 · Stokesy: Accommodation +2',
+    each change coloured by whether it is for the better or the worse."""
+
+    COMPONENT_CLASSES = {"notice--better", "notice--worse"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -615,7 +621,12 @@ class NoticeLine(_TextBlock):
         for i, notice in enumerate(self.notices):
             if i:
                 text.append("  ·  ", style="dim")
-            text.append(str(notice))
+            improved = notice.improved
+            if improved is None:
+                text.append(str(notice))
+            else:
+                name = "notice--better" if improved else "notice--worse"
+                text.append(str(notice), style=self.get_component_rich_style(name, partial=True))
         return text
 
 
@@ -625,13 +636,14 @@ class CaseloadView(Widget):
     Kept as one strip per line, each variable's lines cached by what they show: a choice
     usually moves a few numbers, so only their lines are drawn again."""
 
-    COMPONENT_CLASSES = {"caseload--bar", "caseload--spark"}
+    COMPONENT_CLASSES = {"caseload--bar", "caseload--spark", "caseload--better", "caseload--worse"}
     SPARK_MAX = 24
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.game: Game | None = None
         self.opening: Sequence[Any] | None = None
+        self.unread: frozenset[str] = frozenset()
         self._signature: object = None
         self._dirty = True
         self._lines: list[Strip] = [Strip([])]
@@ -640,10 +652,15 @@ class CaseloadView(Widget):
         self._slots_for: object = None
         self._slots: list[int] = []
         self._styles: tuple[Style, Style, Style] | None = None
+        self._owners: dict[int, Variable] = {}  # line -> the variable drawn there
+        self._moves: tuple[Style, Style] | None = None  # better, worse
 
-    def show(self, game: Game, opening: Sequence[Any] | None = None) -> None:
+    def show(self, game: Game, opening: Sequence[Any] | None = None,
+             unread: frozenset[str] = frozenset()) -> None:
+        """Show a game; the endings of characters in `unread` stay hidden until read."""
         self.game = game
         self.opening = opening
+        self.unread = unread
         self.changed()
 
     @property
@@ -664,7 +681,7 @@ class CaseloadView(Widget):
             self._slots = [v.slot for v in story.variables if v.display != "hidden" and v.slot not in clock]
         v = game.v
         return (id(game), id(self.opening), [v[s] for s in self._slots], len(game.history),
-                tuple(game.char_endings.items()))
+                tuple(game.char_endings.items()), self.unread)
 
     def changed(self) -> None:
         """The game changed: redraw the lines that look different, if the panel is shown."""
@@ -694,6 +711,7 @@ class CaseloadView(Widget):
         super().notify_style_update()
         self._dirty = True
         self._styles = None
+        self._moves = None
 
     # -- building ------------------------------------------------------------------------
     def _rebuild(self, width: int) -> None:
@@ -735,24 +753,38 @@ class CaseloadView(Widget):
         story = game.story
         width = max(10, width)
         lines: list[Strip] = []
+        self._owners = {}
         endings = game.character_endings()
         for n, char in enumerate(story.characters):
             if n:
                 lines += self._strips(("blank",), lambda: [Text("")])
             lines += self._strips(("name", char.name), lambda char=char: [Text.assemble((char.name, "bold"))])
             end = endings.get(char.id)
-            if end is not None:
+            if end is not None and char.id not in self.unread:
                 said = f"Ending: {render.ending_line(end.title, end.category)}"
                 lines += self._strips(("ending", said), lambda said=said: [Text.assemble((said, "italic"))])
             for var in render.character_variables(story, char.id):
-                lines += self._variable(game, var, width)
+                self._add_variable(lines, game, var, width)
         overall = render.story_variables(story)
         if overall:
             lines += self._strips(("blank",), lambda: [Text("")])
             lines += self._strips(("name", "Overall"), lambda: [Text.assemble(("Overall", "bold"))])
             for var in overall:
-                lines += self._variable(game, var, width)
+                self._add_variable(lines, game, var, width)
         return lines
+
+    def _add_variable(self, lines: list[Strip], game: Game, var: Variable, width: int) -> None:
+        start = len(lines)
+        lines += self._variable(game, var, width)
+        for y in range(start, len(lines)):
+            self._owners[y] = var
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        # The tooltip is the description of the variable under the pointer, if it has one.
+        var = self._owners.get(event.y)
+        tip = Content(var.description) if var is not None and var.description else None
+        if tip != self.tooltip:
+            self.tooltip = tip
 
     def _variable(self, game: Game, var: Variable, width: int) -> list[Strip]:
         value = game.v[var.slot]
@@ -762,8 +794,10 @@ class CaseloadView(Widget):
         spark_values = render.series(game, var, self.opening)
         if var.display == "number" and not (len(spark_values) > 1 and width > 2):
             return lines
-        key = ("chart", var.slot, value, tuple(spark_values))
-        return lines + self._strips(key, lambda: [self._chart_line(var, value, spark_values, width)])
+        # Every case's copy of a variable on one scale, so the cases compare truly.
+        scale = render.group_scale(game, var, self.opening)
+        key = ("chart", var.slot, value, tuple(spark_values), scale)
+        return lines + self._strips(key, lambda: [self._chart_line(var, value, spark_values, width, scale)])
 
     def _value_line(self, var: Variable, value: Any, width: int) -> Text:
         shown = render.value_text(var, value)
@@ -775,7 +809,8 @@ class CaseloadView(Widget):
         line.append(shown)
         return line
 
-    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int) -> Text:
+    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int,
+                    scale: tuple[float, float]) -> Text:
         _width, _base, bar_style, spark_style = self._drawn_with()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if var.display == "bar":
@@ -785,11 +820,19 @@ class CaseloadView(Widget):
         else:
             room = width
         if len(spark_values) > 1 and room > 2:
-            lo, hi = _range(var, spark_values)
+            lo, hi = scale
             if var.display == "bar":
                 line.append(" ")
-            spark = render.sparkline(spark_values[-min(room, self.SPARK_MAX):], lo, hi, room)
-            line.append(spark, style=spark_style)
+            shown = spark_values[-min(room, self.SPARK_MAX):]
+            spark = render.sparkline(shown, lo, hi, room)
+            if self._moves is None:
+                self._moves = (self.get_component_rich_style("caseload--better", partial=True),
+                               self.get_component_rich_style("caseload--worse", partial=True))
+            better, worse = self._moves
+            # Each cell better or worse than the start of the year, by the variable's measure.
+            moves = [render.direction(var, v, spark_values[0]) for v in render.resample(shown, room)]
+            for cells, move in render.runs(spark, moves):
+                line.append(cells, style=spark_style + (better if move > 0 else worse) if move else spark_style)
         return line
 
     # -- drawing -------------------------------------------------------------------------
@@ -805,10 +848,3 @@ class CaseloadView(Widget):
             return Strip.blank(width, base)
         return self._lines[y].crop_extend(0, width, base)
 
-
-def _range(var: Variable, values: Sequence[float]) -> tuple[float, float]:
-    """The scale for a chart: the variable's own range when it is a sensible one."""
-    if var.max - var.min <= 100:
-        return var.min, var.max
-    lo, hi = min(values), max(values)
-    return (lo, hi) if hi > lo else (lo - 1, hi + 1)

@@ -9,7 +9,7 @@ import pytest
 
 from game.cli import main
 from game.engine import Game, load_story
-from game.engine.playtest import Runner, explore, parse_strategy, playtest, replay
+from game.engine.playtest import explore, parse_strategy, playtest, replay
 
 from .conftest import BASIC, FIRST_WEEK, story_dir
 
@@ -20,10 +20,11 @@ def _state(g):
 
 
 def _walk_both(story, seed, lazy, max_steps):
-    """Play the same game in a Game and a Runner, comparing the whole state after every choice."""
+    """Play the same game as a player sees it and as automated play runs it (no text kept,
+    choices weighed lazily or not), comparing the whole state after every choice."""
     rnd = random.Random(seed).random
     game = Game(story, seed, record=False)
-    runner = Runner(story, seed, lazy=lazy)
+    runner = Game(story, seed, record=False, text=False, lazy=lazy)
     for _ in range(max_steps):
         assert _state(game) == _state(runner)
         if game.ended:
@@ -43,7 +44,7 @@ def _walk_both(story, seed, lazy, max_steps):
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_runner_plays_exactly_like_the_engine(first_week, lazy):
+def test_automated_play_is_the_same_game(first_week, lazy):
     for seed in range(40):
         _walk_both(first_week, seed, lazy, 500)
     basic = load_story(BASIC, cache_dir=False)
@@ -52,12 +53,12 @@ def test_runner_plays_exactly_like_the_engine(first_week, lazy):
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_runner_plays_the_shipped_story_like_the_engine(shipped, lazy):
+def test_automated_play_of_the_shipped_story_is_the_same_game(shipped, lazy):
     for seed in range(2):
         _walk_both(shipped, seed, lazy, 400)
 
 
-def test_runner_matches_the_engine_on_random_text_hub_limits_and_fallbacks(tmp_path):
+def test_automated_play_is_the_same_game_with_random_text_hub_limits_and_fallbacks(tmp_path):
     root = story_dir(tmp_path, {
         "story.yaml": """
             id: r
@@ -140,6 +141,10 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
               support_actions: {type: int, max: 99}
               enforce_actions: {type: int, max: 99}
               kindness: {type: int, max: 99}
+            playtest:
+              strategies:
+                support: prefer:support_actions
+                enforce: prefer:enforce_actions
         """,
         "main.yaml": """
             nodes:
@@ -164,8 +169,29 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
     assert 0.2 * runs < share["random"]["helped"] < 0.5 * runs
     with pytest.raises(ValueError, match="matches no variable"):
         parse_strategy("prefer:nothing_like_this", story)
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ValueError, match="unknown strategy 'cautious'.*this story's own: support"):
         parse_strategy("cautious", story)
+
+
+def test_a_story_names_its_strategies_and_check_tests_them(tmp_path):
+    from ..engine.helpers import problems
+
+    head = """\
+        variables:
+          kindness: {type: int, max: 9}
+        playtest:
+          strategies:
+            kind: prefer:kind*
+            nobody: prefer:nobody
+            random: first
+            odd: sideways:kindness
+        """
+    scene = "nodes:\n  start:\n    choices: [{text: x, effects: [kindness += 1], goto: start}]\n"
+    found = problems(tmp_path, scene, head)
+    assert any("strategy 'nobody' (prefer:nobody) matches no variable" in p for p in found)
+    assert any("a playtest strategy needs a simple name of its own, not 'random'" in p for p in found)
+    assert any("strategy 'odd' must be prefer:PATTERN" in p for p in found)
+    assert not any("'kind'" in p for p in found)
 
 
 CRASHY = {
@@ -238,6 +264,8 @@ def test_cli_playtest_json_and_strategy_comparison(capsys):
     out = capsys.readouterr().out
     assert "Strategies compared" in out and "prefer:carrot" in out and "prefer:stick" in out
     assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "support"]) == 2
+    assert "unknown strategy 'support'" in capsys.readouterr().err
+    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "prefer:nothing_like_this"]) == 2
     assert "matches no variable" in capsys.readouterr().err
 
 

@@ -123,3 +123,42 @@ def test_schema_and_loader_agree_on_good_files(tmp_path):
     assert not [p for p in problems if p.severity == "error"], [str(p) for p in problems]
     for rel in good:
         assert errors(yaml.safe_load((root / rel).read_text())) == [], rel
+
+
+def _missing_descriptions(schema):
+    """Every key (a property anywhere in the schema) without a description, as paths."""
+    defs = schema["$defs"]
+
+    def described(prop):
+        if "description" in prop:
+            return True
+        ref = prop.get("$ref")
+        return ref is not None and "description" in defs[ref.rsplit("/", 1)[1]]
+
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            # The keys of a file's mappings (not the conditions that refine them).
+            keys = node.get("properties") if node.get("additionalProperties") is False else None
+            for key, prop in (keys or {}).items():
+                if isinstance(prop, dict) and not described(prop) and "const" not in prop and prop != {}:
+                    missing.append(f"{path}.{key}")
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    walk(schema, "$")
+    return missing
+
+
+def test_every_key_has_a_description():
+    assert _missing_descriptions(story_schema()) == []
+
+
+def test_the_description_check_notices_a_missing_one():
+    schema = story_schema()
+    del schema["$defs"]["variable"]["properties"]["unit"]["description"]
+    assert _missing_descriptions(schema) == ["$.$defs.variable.unit"]

@@ -99,7 +99,12 @@ def test_expression_values(src, want):
     ("src", "message"),
     [
         ("__import__('os')", "unknown function '__import__'"),
-        ("a.__class__", "attribute access is not allowed"),
+        ("a.__class__", "'.__class__' after 'a' is attribute access"),
+        ("zz.__class__", "attribute access is not allowed"),
+        ("__import__('os').system()", "call anything but the built-in functions"),
+        ("a.upper()", "'a.upper(...)' is a method call"),
+        ("abs(a).real", "'.real' after a value is attribute access"),
+        ("a == '3'", "'3' is text in quotes; write 3 without quotes"),
         ("lambda: 1", "unexpected"),
         ("9**9**9", "no power operator"),
         ("a = 1", "write '=='"),
@@ -136,6 +141,30 @@ def test_error_offset_points_at_the_problem():
     with pytest.raises(ex.ExprError) as err:
         ex.parse("a + zzz", Scope())
     assert err.value.offset == 4
+
+
+@pytest.mark.parametrize(
+    ("src", "offset"),
+    [
+        ("becky.status == 3", 0),
+        ("3 == becky.status", 5),
+        ("a + 1 < 'x'", 8),
+        ("'x' >= a", 0),
+        ("becky.name != 2", 0),
+    ],
+)
+def test_comparing_text_with_a_number_points_at_the_text(src, offset):
+    with pytest.raises(ex.ExprError) as err:
+        ex.parse(src, Scope())
+    assert err.value.message.startswith("can't compare text with a number")
+    assert err.value.offset == offset
+
+
+def test_attribute_access_points_at_the_dot():
+    with pytest.raises(ex.ExprError) as err:
+        ex.parse("a.upper", Scope())
+    assert err.value.offset == 1
+    assert "built-in functions (visited, ended, chance" in err.value.message
 
 
 def test_assignment_checks_types():

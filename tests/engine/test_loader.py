@@ -44,11 +44,14 @@ def test_a_good_story_has_no_problems(tmp_path):
         (b"a: \xff\xfe\n", 1, 4, "not valid UTF-8"),
         (b"- " * 100 + b"x", 1, 129, "nesting is deeper than 64"),
         (b"[" * 300 + b"]" * 300, 1, 201, "nesting is deeper than 200"),
-        (b"a: [1, 2\n", 2, 1, "did not find expected"),
+        (b"a: [1, 2\n", 1, 4, "did not find expected"),
         (b"a: 1\n---\nb: 2\n", 2, 1, "one YAML document"),
         (b"a: *nothing\n", 1, 4, "unknown alias"),
-        (b"a: 1\x00\n", 1, 1, "NUL character"),
+        (b"a: 1\x00\n", 1, 5, "control character U+0000 in text"),
         (b"? [a, b]\n: c\n", 1, 3, "mapping key must be a plain name"),
+        (b"a: b\nc: ? d\n", 2, 4, "can't start with '? '"),
+        (b"a: 'it's'\n", 1, 8, "write a single quote twice"),
+        (b"a:\n  - {x} y\n", 2, 9, "put the whole text in quotes: \"{x} y\""),
     ],
 )
 def test_yaml_problems(data, line, col, message):
@@ -56,6 +59,25 @@ def test_yaml_problems(data, line, col, message):
         yamlsrc.read(data)
     assert message in err.value.message
     assert (err.value.line, err.value.column) == (line, col)
+
+
+_SCENE_TEXT = (
+    "nodes:\n  start:\n    text: Hello there.\n    choices:\n      - text: Go\n"
+    "        if: trust > 1\n        goto: end\n  end:\n    text: Bye.\n"
+    "    ending: {id: done, title: Done}\n"
+)
+
+
+@given(st.integers(0, len(_SCENE_TEXT)), st.sampled_from(list(": '\"[]{}\t-*&@`|>#%,")))
+@settings(max_examples=200, deadline=None)
+def test_a_broken_line_is_reported_inside_the_file(at, ch):
+    text = _SCENE_TEXT[:at] + ch + _SCENE_TEXT[at:]
+    try:
+        yamlsrc.read(text.encode())
+    except yamlsrc.YamlProblem as exc:
+        assert 1 <= exc.line <= text.count("\n") + 1
+        assert 1 <= exc.column
+        assert "\n" not in exc.message and exc.message
 
 
 def test_alias_bomb_is_refused_quickly():
@@ -146,6 +168,7 @@ def test_every_error_reported_at_once(tmp_path):
         (GOOD_SCENE, "variables:\n  x: {type: int, initial: 11, max: 10}\n", "outside"),
         (GOOD_SCENE, "variables:\n  x: {type: enum, values: [a, b], initial: c}\n", "not one of a, b"),
         (GOOD_SCENE, "variables:\n  x: {type: int, dispaly: bar}\n", "did you mean 'display'"),
+        (GOOD_SCENE, "variables:\n  x: {type: int, better: fewer}\n", "better must be higher or lower"),
         (GOOD_SCENE, "turns: {hub: main.nope}\n", "unknown node 'main.nope'"),
         (GOOD_SCENE, "turns: {hub: main.start, counter: missing}\n", "must name an int variable"),
         (GOOD_SCENE, "titel: x\n", "did you mean 'title'"),
@@ -264,3 +287,19 @@ def test_check_never_crashes_on_junk(tmp_path, bits, noise):
     (root / "main.yaml").write_bytes("\n".join(bits).encode() + noise)
     _story, found = check(root, cache_dir=False)
     assert all(p.file and p.line >= 1 and p.column >= 1 for p in found)
+
+
+def test_better_says_which_way_is_an_improvement(tmp_path):
+    head = """\
+        variables:
+          rank: {type: int, initial: 60, better: lower}
+          score: {type: int}
+        characters:
+          ana: {name: Ana}
+          ben: {name: Ben}
+        character_variables:
+          offences: {type: int, better: lower}
+        """
+    story = load_story(make(tmp_path, GOOD_SCENE, head), cache_dir=False)
+    better = {v.name: v.better for v in story.variables}
+    assert better == {"rank": "lower", "score": "higher", "ana.offences": "lower", "ben.offences": "lower"}

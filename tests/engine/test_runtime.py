@@ -414,6 +414,24 @@ def test_notices_report_visible_changes(tmp_path):
         """, CHAR_HEAD)
     g.choose(0)
     assert [str(n) for n in g.notices] == ["Becky: Trust +1", "Stokesy: Status: custody"]
+    assert [n.improved for n in g.notices] == [True, None]
+
+
+def test_notices_know_when_lower_is_better(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            choices:
+              - text: a good quarter
+                effects: [rank -= 5, score -= 1]
+                goto: start
+        """, """\
+        variables:
+          rank: {type: int, initial: 60, display: number, better: lower}
+          score: {type: int, initial: 3, display: number}
+        """)
+    g.choose(0)
+    assert [(str(n), n.improved) for n in g.notices] == [("Rank -5", True), ("Score -1", False)]
 
 
 def test_set_var_checks_types(tmp_path):
@@ -445,7 +463,8 @@ def test_save_finds_choices_after_a_fallback(tmp_path):
               - {text: second, goto: start}
         """)
     back = Game.from_dict(g.story, json.loads(json.dumps(g.to_dict())))
-    assert [o.choice.ref for o in back.choices] == ["c0", "c1"]
+    assert [o.choice.ref for o in back.choices] == [o.choice.ref for o in g.choices]
+    assert all(o.choice.ref.startswith("c:") for o in back.choices)
     assert [o.choice for o in back.choices] == [o.choice for o in g.choices]
 
 
@@ -490,3 +509,23 @@ def test_comma_in_a_flow_list_gets_a_hint(tmp_path):
     scene = "nodes:\n  start:\n    effects: [flag = min(1, 2) > 0]\n    choices:\n      - {text: x, goto: start}\n"
     text = "\n".join(problems(tmp_path, scene, CHAR_HEAD))
     assert "quote an expression that has one" in text
+
+
+def test_undo_counts_visits_back_without_copying_them(tmp_path):
+    g = play(tmp_path, """\
+        nodes:
+          start:
+            choices:
+              - {text: loop, goto: middle}
+          middle:
+            goto: start
+        """)
+    before = list(g.visits)
+    g.choose(0)
+    g.choose(0)
+    assert g.visits != before
+    assert g.undo() and g.undo()
+    assert g.visits == before
+    restored = Game.from_dict(g.story, g.to_dict(), record=False)
+    restored.choose(0)
+    assert restored.visits[g.story.node_index["main.middle"]] == 1

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from game.engine import Game, SaveError, load_story
-from game.engine.saves import list_saves, load_save, slot_path, write_save
+from game.engine.saves import delete_save, list_saves, load_save, rename_save, slot_path, write_save
 
 from ..conftest import STORIES
 
@@ -43,6 +43,27 @@ def test_save_and_load_resume_exactly(story, tmp_path):
 def test_no_temporary_files_are_left(story, tmp_path):
     write_save(tmp_path, "a", _played(story))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+def test_rename_and_delete_a_save(story, tmp_path):
+    g = _played(story)
+    write_save(tmp_path, "monday", g)
+    write_save(tmp_path, "tuesday", _played(story, 3))
+    before = (tmp_path / "tuesday.json").read_bytes()
+    with pytest.raises(SaveError, match="already a save called 'tuesday'"):
+        rename_save(tmp_path, "monday", "tuesday")
+    assert (tmp_path / "tuesday.json").read_bytes() == before  # never replaced
+    assert rename_save(tmp_path, "monday", "before-court") == tmp_path / "before-court.json"
+    assert load_save(tmp_path, "before-court", story).to_dict() == g.to_dict()
+    assert not (tmp_path / "monday.json").exists()
+    with pytest.raises(SaveError, match="no save called 'monday'"):
+        rename_save(tmp_path, "monday", "again")
+    with pytest.raises(SaveError, match="can't be a save name"):
+        rename_save(tmp_path, "before-court", "../out")
+    delete_save(tmp_path, "before-court")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tuesday.json"]
+    with pytest.raises(SaveError, match="no save called"):
+        delete_save(tmp_path, "before-court")
 
 
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/b", "", ".hidden", "x" * 41, "semi;colon", "nul\0"])

@@ -220,7 +220,7 @@ async def test_choices_taken_in_an_earlier_playthrough_are_marked(build, saves):
         assert screen_name(app) == "PlayScreen"
         assert not any(CHOSEN_MARK in str(o.prompt) for o in app.screen.query_one(ChoiceList).options)
     kept = json.loads((saves / ".profile.json").read_text())["stories"]["ui-test"]["chosen"]
-    assert "office.start:c0" in kept and "event:office.ana_visit" in kept
+    assert any(k.startswith("office.start:") for k in kept) and "event:office.ana_visit" in kept
 
     again = build()
     async with again.run_test(size=(80, 24)) as pilot:

@@ -136,6 +136,50 @@ def test_help(snap_compare, build):
 
 
 @BOTH
+def test_outcomes_at_the_end(snap_compare, build, size):
+    """A case's charts on the shared scale, the days along the axis, the ending marked."""
+
+    async def run_before(pilot):
+        await _play(pilot, *TO_THE_END, "r", "escape", "o")
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_outcomes_pathway(snap_compare, build, size):
+    """Every case on one scale per variable, with the days under them."""
+
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME, "o")
+        pilot.app.screen.query_one("#outcome-tabs").active = "group-2"
+        await _quiet(pilot)
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_load_screen_asks_before_deleting(snap_compare, build, saves, size):
+    async def run_before(pilot):
+        await _play(pilot, "1")
+        session = pilot.app.session
+        session.save("spare")
+        session.flush()
+        for n, name in enumerate(("spare", "autosave")):  # fixed times, so the picture is too
+            path = saves / f"{name}.json"
+            data = json.loads(path.read_text())
+            data["saved_at"] = f"2014-04-0{7 + n} 09:30:00"
+            path.write_text(json.dumps(data))
+        await pilot.press("l")
+        await _quiet(pilot)
+        names = [s.name for s in pilot.app.screen.slots]
+        pilot.app.screen.query_one("#slots").highlighted = names.index("spare")
+        await pilot.press("d")
+        await _quiet(pilot)
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
 def test_asked_before_going_home_early(snap_compare, build, size):
     async def run_before(pilot):
         await _play(pilot, "1", "2")

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 if TYPE_CHECKING:
     from ..app import StraightApp
@@ -55,6 +55,35 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         close(self, yes)
+
+
+class NameDialog(ModalScreen[str | None]):
+    """Ask for a name, the current one selected so typing replaces it; dismisses with the
+    name (Enter) or None (Escape)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, body: str, value: str = "") -> None:
+        super().__init__()
+        self._title, self._body, self._value = title, body, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self._title, style="bold"), classes="dialog-title")
+            yield Static(Text(self._body), classes="dialog-body")
+            yield Input(self._value, id="name", max_length=40, select_on_focus=True)
+
+    def on_mount(self) -> None:
+        for name in self.query("#name").results(Input):
+            name.focus()
+            name.select_all()
+
+    @on(Input.Submitted, "#name")
+    def _submitted(self, event: Input.Submitted) -> None:
+        close(self, event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        close(self, None)
 
 
 class BackScreen(Screen[None]):

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from ...engine import Problem
+from ...engine.textsafe import one_line
 from .dialogs import close
 
 if TYPE_CHECKING:
@@ -52,14 +53,14 @@ class StoryErrorsScreen(ModalScreen[None]):
     def show_problems(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"] or problems
-        title = Text(f"The story in {self.story_dir} has {len(errors)} error{'s' * (len(errors) != 1)}",
+        title = Text(f"The story in {one_line(str(self.story_dir))} has {len(errors)} error{'s' * (len(errors) != 1)}",
                      style="bold")
         self.query_one("#errors-title", Static).update(title)
         listing = Text()
         for p in errors:
-            listing.append(f"{p.file}:{p.line}:{p.column}", style="bold")
+            listing.append(f"{one_line(p.file)}:{p.line}:{p.column}", style="bold")
             listing.append(f": {p.severity}: ")
-            listing.append(p.message)
+            listing.append(one_line(p.message))
             listing.append("\n")
         listing.rstrip()
         self.query_one("#errors-list", Static).update(listing)

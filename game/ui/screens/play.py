@@ -57,6 +57,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         super().__init__(classes=classes)
         self._shown: Game | None = None
         self._footer_state: tuple[bool, ...] = ()
+        self._passage_entry = 0  # the transcript entry the last choice's text starts at
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -76,6 +77,8 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         # A screen closed as soon as it opened (keys arrive fast) may have lost its children.
         for choices in self.query(ChoiceList):
             choices.focus()
+        for transcript in self.query(Transcript):
+            self.watch(transcript, "scroll_y", self._scrolled, init=False)
         self.apply_settings()
 
     def apply_settings(self) -> None:
@@ -104,7 +107,8 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         fresh = game is not self._shown
         self._shown = game
         self.query_one(StatusLine).show(game)
-        self.query_one(CaseloadView).show(game, self.app.session.opening(game))
+        self.query_one(CaseloadView).show(game, self.app.session.opening(game),
+                                          frozenset(self.app.session.unread_endings))
         self.query_one(NoticeLine).show(game.notices if moved else [])
         transcript = self.query_one(Transcript)
         first_new = transcript.sync(game.transcript)
@@ -120,6 +124,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             # Resume where the player was: at the start of the current passage.
             transcript.reveal(max(0, _last_choice(game)))
         elif moved:
+            self._passage_entry = first_new
             # Scroll now, with the sizes as they are, so the usual choice repaints in one pass;
             # after the layout, correct it if the choices' new height moved the end.
             transcript.scroll_to_entry(first_new)
@@ -129,6 +134,23 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         if shown != self._footer_state:
             self._footer_state = shown
             self.refresh_bindings()
+
+    def _scrolled(self, _y: float) -> None:
+        if self.app.session.unread_endings:
+            self._check_read()
+
+    def _check_read(self) -> None:
+        """Endings the last choice reached appear in the case panel once the player has
+        scrolled down to the end of the passages that tell them (or opened the review)."""
+        session = self.app.session
+        game = self.game
+        if not session.unread_endings or game is None or not self.query(Transcript):
+            return
+        transcript = self.query_one(Transcript)
+        placed = min(transcript.start_of(self._passage_entry), transcript.max_scroll_y)
+        if placed < transcript.max_scroll_y <= transcript.scroll_y:
+            session.unread_endings = set()
+            self.query_one(CaseloadView).show(game, session.opening(game))
 
     # -- choosing ---------------------------------------------------------------------------
     def offer(self, option: Option) -> None:
@@ -148,17 +170,22 @@ class PlayScreen(BackgroundOnly, Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes and self.game is game and option in game.choices:
-                self.take(option.index)
+                # Once this screen is back (its return shows the game as it was), so the
+                # change lines of the choice stay.
+                self.call_after_refresh(self._take_if_still, game, option)
 
         title, body = early_end_question(option, left)
         self.app.push_screen(ConfirmDialog(title, body, yes="Yes, end it", no="Not yet", safe=True), answered)
+
+    def _take_if_still(self, game: Game, option: Option) -> None:
+        if self.game is game and option in game.choices:
+            self.take(option.index)
 
     def take(self, index: int) -> None:
         """Take the choice at `index` of `game.choices`."""
         self._after(lambda: self.app.session.choose(index))
 
     def _after(self, step: Callable[[], list[Ending] | None]) -> None:
-        session = self.app.session
         try:
             reached = step()
         except ChoiceError as exc:
@@ -168,12 +195,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             self.app.say(f"The story has a fault and can't go on from here: {exc}", "error", timeout=10)
             return
         self.refresh_view(moved=True)
-        game = session.game
-        assert game is not None
-        for end in reached or []:
-            if end.character is not None:
-                char = game.story.character(end.character)
-                self.app.say(f"{char.name if char else end.character}: {end.title}", timeout=6)
+        if reached:
+            # No toast: an ending is told by its passage, and shown beside it once that is read.
+            self.call_after_refresh(self._check_read)
 
     @on(ChoiceList.Chosen)
     def _chosen(self, message: ChoiceList.Chosen) -> None:

@@ -5,28 +5,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from ...engine import Game, Variable
+from ...engine.textsafe import terminal_safe
 from .. import render
 from ..profile import run_key
 from .dialogs import BackScreen
 
 
-def _change(game: Game, var: Variable, opening: list[Any] | None) -> str:
+def _change(game: Game, var: Variable, opening: list[Any] | None) -> tuple[str, int]:
+    """A variable's year ('2 → 7/10') and whether that was for the better (1) or worse (-1)."""
     now = game.v[var.slot]
     values = render.series(game, var, opening) if var.track else []
     start = values[0] if values else None
     if start is not None and start != now:
-        return f"{render.number(start)} → {render.value_text(var, now)}"
-    return render.value_text(var, now)
+        return f"{render.number(start)} → {render.value_text(var, now)}", render.direction(var, now, start)
+    return render.value_text(var, now), 0
 
 
-def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] | None = None) -> Text:
-    """The whole review as text."""
+def _append_change(out: Text, change: tuple[str, int], moves: tuple[str | Style, str | Style]) -> None:
+    text, move = change
+    out.append(text, style=moves[0] if move > 0 else moves[1] if move < 0 else "")
+    out.append("\n")
+
+
+def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] | None = None,
+                moves: tuple[str | Style, str | Style] = ("", "")) -> Text:
+    """The whole review as text; changes for the better and the worse in `moves` styles."""
     story = game.story
     out = Text()
     if game.ending is not None:
@@ -47,7 +57,8 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
             if var.display == "hidden" and not var.track:
                 continue
             style = "italic" if var.display == "hidden" else ""
-            out.append(f"     {var.label}: {_change(game, var, opening)}\n", style=style)
+            out.append(f"     {var.label}: ", style=style)
+            _append_change(out, _change(game, var, opening), moves)
     if any(v.display == "hidden" and v.track for v in story.variables if v.character):
         out.append("  (In italics: what was never shown during play.)\n", style="dim")
 
@@ -55,7 +66,8 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
     if overall:
         out.append("\nOverall\n", style="bold")
         for var in overall:
-            out.append(f"  {var.label}: {_change(game, var, opening)}\n")
+            out.append(f"  {var.label}: ")
+            _append_change(out, _change(game, var, opening), moves)
 
     approach = render.approach_variables(story)
     if approach:
@@ -94,13 +106,16 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
     if finished:
         out.append("\nYour earlier runs\n", style="bold")
         for r in finished[-5:]:
-            out.append(f"  {r.get('finished_at', '')}  {r.get('title', r.get('ending', ''))}\n")
+            finished = render.date_text(str(r.get("finished_at", "")))
+            out.append(f"  {finished}  {terminal_safe(str(r.get('title', r.get('ending', ''))))}\n")
     out.rstrip()
     return out
 
 
 class ReviewScreen(BackScreen):
     """How it ended."""
+
+    COMPONENT_CLASSES = {"review--better", "review--worse"}
 
     def compose(self) -> ComposeResult:
         session = self.app.session
@@ -111,10 +126,20 @@ class ReviewScreen(BackScreen):
                 if game is None:
                     yield Static(Text("No game yet."))
                 else:
-                    runs = session.profile.runs(game.story.id)
-                    yield Static(review_text(game, runs, session.opening(game)), id="review-text")
+                    yield Static(id="review-text")
         yield Footer()
 
     def on_mount(self) -> None:
+        # The review tells every ending: from here on the panels may show them too.
+        session = self.app.session
+        session.unread_endings = set()
+        game = session.game
+        if game is not None:
+            # Written once mounted, when the theme's colours for better and worse are known.
+            moves = (self.get_component_rich_style("review--better", partial=True),
+                     self.get_component_rich_style("review--worse", partial=True))
+            runs = session.profile.runs(game.story.id)
+            for static in self.query("#review-text").results(Static):
+                static.update(review_text(game, runs, session.opening(game), moves))
         for scroll in self.query("#review-scroll"):
             scroll.focus()

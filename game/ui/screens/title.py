@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...engine import Game
+from ...engine.textsafe import terminal_safe
 from .. import render
 from ..containers import BackgroundOnly, Column, Row, ScrollColumn
 from ..menu import Menu
@@ -46,22 +47,22 @@ class TitleScreen(BackgroundOnly, Screen[None]):
         with Row(id="title-body"):
             with Column(id="title-side"):
                 title = story.title if story else self.app.TITLE
-                yield Static(Text(title), id="title-name")
+                yield Static(Text(terminal_safe(title)), id="title-name")
                 if title != self.app.TITLE:
                     yield Static(Text(self.app.TITLE), id="title-game")
                 yield Menu(id="menu")
             with ScrollColumn(id="title-about"):
                 if about.get("description"):
-                    yield Static(Text(str(about["description"])), id="about-description")
+                    yield Static(Text(terminal_safe(str(about["description"]))), id="about-description")
                 notes = about.get("content_notes") or []
                 if notes:
                     text = Text("Content notes: ", style="bold")
-                    text.append(", ".join(str(n) for n in notes) + ".")
+                    text.append(terminal_safe(", ".join(str(n) for n in notes)) + ".")
                     text.append("\nSupport lines are on the menu (S) if any of this touches your life.",
                                 style="italic")
                     yield Static(text, id="about-notes")
                 if about.get("disclaimer"):
-                    yield Static(Text(str(about["disclaimer"])), id="about-disclaimer")
+                    yield Static(Text(terminal_safe(str(about["disclaimer"]))), id="about-disclaimer")
         yield Footer()
 
     def on_screen_resume(self) -> None:
