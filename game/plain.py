@@ -7,12 +7,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .engine import ChoiceError, Game, SaveError, StoryRuntimeError, check
+from .engine import ChoiceError, Game, Option, SaveError, StoryRuntimeError, Variable, check
 from .engine.saves import AUTOSAVE, write_save
 from .engine.textsafe import one_line, terminal_safe
+from .ui import render
+from .ui.choices import by_number, early_end, early_end_question, numbered
+from .ui.profile import Profile
 
 HELP = """Type the number of a choice and press Enter.
-Other commands: undo, save NAME, status, help, quit (saves first)."""
+Other commands: undo, redo, save NAME, status, journal, outcomes, help, quit (saves first)."""
+
+
+def number_prompt(count: int) -> str:
+    """What to type to choose, in words that fit how many choices there are."""
+    if count <= 0:
+        return "There is nothing to choose here"
+    if count == 1:
+        return "Please type 1"
+    return f"Please type a number from 1 to {count}"
 
 
 class PlainGame:
@@ -29,6 +41,10 @@ class PlainGame:
         self.stamp = _fingerprint(watch) if watch is not None else ()
         self.unsaved = False  # progress since the last save that worked
         self.save_problem = ""
+        # The player's settings from the app's profile, if there is one (it is only read).
+        self.confirm_end_turn = bool(Profile.load(saves_dir).setting("confirm_end_turn"))
+        self.asking: Option | None = None  # a choice that ends the turn early, waiting for a yes
+        self.redo: list[int] = []
 
     def say(self, text: str = "") -> None:
         # Everything printed passes here: story text, save text and messages are shown, never
@@ -62,18 +78,19 @@ class PlainGame:
         status = self.status_line()
         if status:
             self.say(f"[{status}]")
-        n = 0
-        for opt in game.choices:
-            if opt.enabled:
-                n += 1
-                cost = f" ({opt.cost})" if opt.cost else ""
-                self.say(f"{n}. {opt.text}{cost}")
-        for opt in game.choices:
-            if not opt.enabled:
-                self.say(f"-  {opt.text} (unavailable: {opt.reason})")
+        self.show_choices()
 
-    def enabled(self) -> list[int]:
-        return [o.index for o in self.game.choices if o.enabled]
+    def show_choices(self) -> None:
+        for number, opt, _ends_turn in numbered(self.game):
+            key = f"{number}." if number else "  "
+            if opt.enabled:
+                cost = f" ({opt.cost})" if opt.cost else ""
+                self.say(f"{key} {opt.text}{cost}")
+            else:
+                self.say(f"{key} {opt.text} (unavailable: {opt.reason or 'not now'})")
+
+    def choice_count(self) -> int:
+        return sum(1 for item in numbered(self.game) if item.number)
 
     def autosave(self) -> bool:
         """Save to the autosave slot; False (said once, and remembered) if that failed."""
@@ -133,38 +150,49 @@ class PlainGame:
     def command(self, line: str) -> bool:
         """Handle one line of input; True when the game should stop."""
         words = line.split()
+        asking, self.asking = self.asking, None
+        if asking is not None:
+            if words and words[0].lower() in ("y", "yes"):
+                return self.take(asking.index)
+            self.say("Not yet, then.")
+            self.show_choices()
+            return False
         if not words:
             return False
         word = words[0].lower()
-        choices = self.enabled()
         if word.isdigit():
-            n = int(word)
-            if not 1 <= n <= len(choices):
-                self.say(f"Please type a number from 1 to {len(choices)}.")
+            count = self.choice_count()
+            item = by_number(self.game, int(word)) if not self.game.ended else None
+            if item is None:
+                self.say(f"{number_prompt(count)}.")
                 return False
-            try:
-                self.game.choose(choices[n - 1])
-            except ChoiceError as exc:
-                self.say(f"You can't do that: {exc}.")
+            opt = item.option
+            if not opt.enabled:
+                self.say(f"You can't do that now: {opt.reason or 'not available'}.")
                 return False
-            except StoryRuntimeError as exc:
-                self.say(f"The story has a fault and can't go on from here: {exc}")
+            left = early_end(self.game, opt)
+            if left and self.confirm_end_turn:
+                title, body = early_end_question(opt, left)
+                self.say(f"{title} {body} Type yes to go ahead, anything else to stay.")
+                self.asking = opt
                 return False
-            self.autosave()
-            self.say()
-            self.show()
-            if self.game.ended:
-                self.finish()
-                return True
-            return False
+            return self.take(opt.index)
         if word in ("u", "undo"):
+            log = list(self.game.log)
             if self.game.undo():
+                if log:
+                    self.redo.append(log[-1])
                 self.say("Undone.")
                 self.say()
                 self.show()
             else:
                 self.say("There is nothing to undo.")
             return False
+        if word == "redo":
+            if not self.redo or self.game.ended:
+                self.say("There is nothing to redo.")
+                return False
+            return self.take(self.redo[-1])
         if word in ("s", "save"):
             name = words[1] if len(words) > 1 else "quicksave"
             try:
@@ -175,9 +203,16 @@ class PlainGame:
                 self.say(f"Not saved: {exc}")
             return False
         if word in ("status", "st"):
-            for var in self.game.story.variables:
-                if var.display != "hidden":
-                    self.say(f"  {var.name}: {self.game.v[var.slot]}")
+            for text in status_lines(self.game):
+                self.say(text)
+            return False
+        if word in ("journal", "j"):
+            for text in journal_lines(self.game):
+                self.say(self.wrap(text))
+            return False
+        if word in ("outcomes", "o"):
+            for text in outcome_lines(self.game):
+                self.say(text)
             return False
         if word in ("h", "help", "?"):
             self.say(HELP)
@@ -188,8 +223,109 @@ class PlainGame:
             else:
                 self.say(f"Not saved: {self.save_problem}. Goodbye.")
             return True
-        self.say(f"Please type a number from 1 to {len(choices)} (or 'help').")
+        self.say(f"{number_prompt(self.choice_count())} (or 'help').")
         return False
+
+    def take(self, index: int) -> bool:
+        """Take a choice, autosave and show what follows; True when the game has ended."""
+        log_before = len(self.game.log)
+        try:
+            self.game.choose(index)
+        except ChoiceError as exc:
+            self.say(f"You can't do that: {exc}.")
+            return False
+        except StoryRuntimeError as exc:
+            self.say(f"The story has a fault and can't go on from here: {exc}")
+            return False
+        if self.redo and self.redo[-1] == self.game.log[log_before]:
+            self.redo.pop()
+        else:
+            self.redo.clear()
+        self.autosave()
+        self.say()
+        self.show()
+        if self.game.ended:
+            self.finish()
+            return True
+        return False
+
+
+def _variable_line(var: Variable, value: object, indent: str) -> str:
+    return f"{indent}{var.label}: {render.value_text(var, value)}"
+
+
+def status_lines(game: Game) -> list[str]:
+    """Where things stand, as the case panel shows it: each person's outcomes, then the rest."""
+    story = game.story
+    lines = [" | ".join(render.clock(game))] if story.turns is not None else []
+    endings = game.character_endings()
+    for char in story.characters:
+        lines.append(char.name)
+        end = endings.get(char.id)
+        if end is not None:
+            lines.append(f"  Ending: {end.title}")
+        lines += [_variable_line(v, game.v[v.slot], "  ") for v in render.character_variables(story, char.id)]
+    overall = render.story_variables(story)
+    if overall:
+        lines.append("Overall")
+        lines += [_variable_line(v, game.v[v.slot], "  ") for v in overall]
+    return lines
+
+
+def outcome_lines(game: Game) -> list[str]:
+    """Each tracked number over the turns so far: where it began, its range, where it is now."""
+    story = game.story
+    lines: list[str] = []
+
+    def block(title: str, variables: list[Variable]) -> None:
+        tracked = [v for v in variables if render.series(game, v)]
+        if not tracked:
+            return
+        lines.append(title)
+        for var in tracked:
+            values = render.series(game, var)
+            first, now = render.number(values[0]), render.number(values[-1])
+            if min(values) == max(values):
+                lines.append(f"  {var.label}: {now}, no change")
+            else:
+                lines.append(f"  {var.label}: from {first} to {now} "
+                             f"(lowest {render.number(min(values))}, highest {render.number(max(values))})")
+
+    for char in story.characters:
+        block(char.name, render.character_variables(story, char.id))
+    block("Overall", render.story_variables(story))
+    return lines or ["Nothing is tracked over time in this story."]
+
+
+def journal_lines(game: Game) -> list[str]:
+    """What you chose, turn by turn, and the endings reached (rebuilt by replaying the choices
+    from the seed; a game that can't be replayed lists its choices without turns)."""
+    story = game.story
+    by_turn: dict[int, list[str]] = {}
+    replay = Game(story, seed=game.seed)
+    try:
+        for index in game.log:
+            by_turn.setdefault(replay.turn, []).append(replay.choices[index].text)
+            replay.choose(index)
+        exact = replay.to_dict() == game.to_dict()
+    except Exception:  # noqa: BLE001 - the journal is a reading aid; the game goes on either way
+        exact = False
+    if not exact:
+        chosen = [text for kind, text in game.transcript if kind == "choice"]
+        return ["Your choices so far (the turns aren't known for this game):"] + [f"  > {t}" for t in chosen]
+    endings = {e.id: e for e in story.endings}
+    reached: dict[int, list[str]] = {}
+    for turn, eid in game.outcomes:
+        end = endings.get(eid)
+        reached.setdefault(turn, []).append(end.title if end else eid)
+    lines: list[str] = []
+    for turn in range(game.turn + 1):
+        if turn not in by_turn and turn not in reached:
+            continue
+        lines.append(render.turn_name(story, turn) + ("  (now)" if turn == game.turn else ""))
+        lines += [f"  > {text}" for text in by_turn.get(turn, [])]
+        lines += [f"  Ending: {title}" for title in reached.get(turn, [])]
+    return lines or ["Nothing has happened yet."]
 
 
 def _lines(stream: IO[bytes]) -> Iterator[str]:

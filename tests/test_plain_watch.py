@@ -73,8 +73,10 @@ def test_a_broken_edit_is_reported_and_play_goes_on(tmp_path):
     assert "have errors; you are still playing the version you had" in out
     assert "a.yaml:16:13: error: unknown variable 'dya'; did you mean 'day'?" in out
     assert plain.game is old_game
-    # The old version plays on; the fix is picked up at the next prompt.
-    assert not plain.command("1")
+    # The old version plays on (ending the day, last on the list, asks first); the fix is
+    # picked up at the next prompt.
+    assert not plain.command("2")
+    assert not plain.command("yes")
     _edit(root, "if: dya > 1", "if: day > 0")
     plain.reload_if_changed()
     assert plain.game is not old_game
@@ -87,7 +89,8 @@ def test_run_plain_reloads_between_prompts(tmp_path):
     out = io.StringIO()
     steps = Typing([
         (lambda: _edit(root, '"Day {day}. {hours} hours left."', '"Day {day}, reloaded."'), "1"),
-        (lambda: _edit(root, "Second time.", "Back again."), "1"),
+        (lambda: _edit(root, "Second time.", "Back again."), "2"),
+        (None, "yes"),
         (None, "quit"),
     ])
     assert run_plain(Game(story, seed=1), tmp_path / "saves", steps, out, watch=root) == 0  # type: ignore[arg-type]
@@ -126,4 +129,4 @@ def test_cli_accepts_watch(tmp_path):
     out = iom("play", "--plain", "--watch", "--story", str(STORIES / "basic"), "--seed", "1",
               "--saves", str(tmp_path), stdin=b"1\nquit\n")
     assert out.returncode == 0, out.stderr
-    assert b"1. End the day" in out.stdout
+    assert b"2. End the day" in out.stdout

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import Provider
+from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.screen import Screen
 
@@ -30,6 +31,11 @@ Palette = list["Command"]
 
 # The rules of every screen but the title: read when the first of them opens (see app.tcss).
 SCREENS_CSS = "screens.tcss"
+
+# A click on a scrolling box (mostly on its text) leaves the focus where it was, on every
+# screen: the menu, list or tabs beside it keep their keys. The box still scrolls with the
+# wheel, and Tab still reaches it.
+ScrollableContainer.FOCUS_ON_CLICK = False
 
 
 def _game_commands() -> type[Provider]:
@@ -98,6 +104,7 @@ class StraightApp(App[int]):
         theme = session.profile.theme
         if theme and theme in self.available_themes:
             self.theme = theme
+        self.apply_settings()
         if session.profile.problem:
             self.say(f"Your profile can't be used: {session.profile.problem}. "
                      "Endings seen in this session won't be kept.", "warning")
@@ -240,6 +247,21 @@ class StraightApp(App[int]):
         if not isinstance(self.screen, SupportScreen):
             self.push_screen(SupportScreen())
 
+    def action_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def apply_settings(self) -> None:
+        """Make the profile's settings felt now: motion here, the rest by each screen."""
+        reduce = self.session.profile.setting("reduce_motion")
+        self.animation_level = "none" if reduce else "full"
+        for screen in self.screen_stack:
+            apply = getattr(screen, "apply_settings", None)
+            if apply is not None:
+                apply()
+
     def action_gallery(self) -> None:
         from .screens.gallery import GalleryScreen
 
@@ -278,6 +300,8 @@ class StraightApp(App[int]):
         commands = list(own()) if own is not None else []
         commands.append(Command("Help", "Keys and how to play (F1)", self.action_help))
         commands.append(Command("Support lines", "Helplines for the issues in this story", self.action_support))
+        commands.append(Command("Settings", "Theme, text width, questions before ending a turn, motion",
+                                self.action_settings))
         if self.session.story is not None:
             commands.append(Command("Endings gallery", "Endings you have found across playthroughs",
                                     self.action_gallery))

@@ -42,4 +42,9 @@ class Column(BackgroundOnly, Vertical):
 
 
 class ScrollColumn(BackgroundOnly, VerticalScroll):
-    """Children one above the other, scrolling when they don't fit."""
+    """Children one above the other, scrolling when they don't fit.
+
+    Tab reaches it, but a click on it (often meant for the text, not the box) leaves the focus
+    where it was: the menu beside it keeps its keys."""
+
+    FOCUS_ON_CLICK = False

@@ -23,6 +23,16 @@ PROFILE_FORMAT = "straight-and-narrow-profile"
 PROFILE_VERSION = 1
 MAX_RUNS = 200
 MAX_PROFILE_BYTES = 4 * 1024 * 1024
+# Choices remembered across playthroughs, per story: enough for a long story many times over.
+MAX_CHOSEN = 50_000
+
+# The player's settings and their defaults. `text_width` 0 means as wide as the window.
+SETTINGS: dict[str, bool | int] = {
+    "confirm_end_turn": True,
+    "reduce_motion": False,
+    "text_width": 92,
+}
+TEXT_WIDTHS = (60, 72, 92, 0)
 
 
 class ProfileError(Exception):
@@ -45,6 +55,7 @@ class Profile:
         # A profile we couldn't read is left alone: changes are kept for this session only.
         self.problem = problem
         self.read_only = bool(problem)
+        self._chosen: dict[str, set[str]] = {}
 
     @classmethod
     def load(cls, saves_dir: Path) -> Profile:
@@ -78,6 +89,25 @@ class Profile:
     def theme(self, name: str) -> None:
         self.data["theme"] = name
 
+    def setting(self, name: str) -> bool | int:
+        """A setting's value, or its default when unset or unreadable."""
+        default = SETTINGS[name]
+        settings = self.data.get("settings")
+        value = settings.get(name) if isinstance(settings, dict) else None
+        if type(value) is not type(default):
+            return default
+        if name == "text_width" and value not in TEXT_WIDTHS:
+            return default
+        return value  # type: ignore[return-value]
+
+    def set_setting(self, name: str, value: bool | int) -> None:
+        if name not in SETTINGS:
+            raise KeyError(name)
+        settings = self.data.get("settings")
+        if not isinstance(settings, dict):
+            settings = self.data["settings"] = {}
+        settings[name] = value
+
     # -- endings and runs --------------------------------------------------------------
     def _story(self, story_id: str) -> dict[str, Any]:
         stories = self.data.setdefault("stories", {})
@@ -94,6 +124,23 @@ class Profile:
         """Ending id -> {title, category, character, count, first_seen}."""
         seen = self._story(story_id)["endings"]
         return {k: v for k, v in seen.items() if isinstance(v, dict)}
+
+    def chosen(self, story_id: str) -> set[str]:
+        """Choices taken in any playthrough of a story (see `choices.choice_key`)."""
+        found = self._chosen.get(story_id)
+        if found is None:
+            kept = self._story(story_id).get("chosen")
+            found = {k for k in kept if isinstance(k, str)} if isinstance(kept, list) else set()
+            self._chosen[story_id] = found
+        return found
+
+    def note_chosen(self, story_id: str, key: str) -> bool:
+        """Remember that a choice was taken; True if it is new."""
+        chosen = self.chosen(story_id)
+        if key in chosen or len(chosen) >= MAX_CHOSEN:
+            return False
+        chosen.add(key)
+        return True
 
     def runs(self, story_id: str) -> list[dict[str, Any]]:
         """Finished runs of a story, oldest first."""
@@ -146,6 +193,8 @@ class Profile:
         """Write the profile atomically; ProfileError says why it couldn't be."""
         if self.read_only:
             raise ProfileError(self.problem)
+        for story_id, chosen in self._chosen.items():
+            self._story(story_id)["chosen"] = sorted(chosen)
         data = dict(self.data, format=PROFILE_FORMAT, version=PROFILE_VERSION)
         try:
             atomic_write(self.path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

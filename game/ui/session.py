@@ -29,6 +29,7 @@ from ..engine.saves import (
     slot_path,
     write_save,
 )
+from .choices import choice_key
 from .profile import Profile, ProfileError
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class Session:
         self._lock = threading.Lock()
         self._opening_key: tuple[int, int] | None = None
         self._opening: list[Any] | None = None
+        # Choices undone, the latest last: redo takes them again (the same seed, the same result).
+        self._redo: list[int] = []
+        self._chosen_unsaved = False
+        # Choices this playthrough has taken (known when it was replayed): not marked as taken
+        # in an earlier one.
+        self._taken_now: set[str] = set()
         # Characters whose ending the last choice reached and the player hasn't read yet: the
         # panels keep them quiet until the passage that tells them has been read.
         self.unread_endings: set[str] = set()
@@ -85,6 +92,8 @@ class Session:
     def new_game(self) -> Game:
         """A new game of the current story (the given seed first, fresh seeds after)."""
         assert self.story is not None
+        if self._chosen_unsaved and not self.profile.read_only:
+            self.save_profile()  # the last game's choices, before this one begins
         seed = self.seed if self._games == 0 else random.getrandbits(32)
         game = Game(self.story, seed=seed)
         self.adopt(game, replay=False)
@@ -97,10 +106,12 @@ class Session:
         so a resumed game keeps its undo history and the journal knows every turn."""
         self._games += 1
         self.game = game
+        self._redo = []
+        self._taken_now = set()
         self.unread_endings = set()
         self.marks, self.marks_from = {game.turn: len(game.transcript)}, len(game.transcript)
         if replay and game.log and len(game.log) <= REPLAY_LIMIT:
-            replayed = _replay(game)
+            replayed = _replay(game, self._taken_now)
             if replayed is not None:
                 self.game, self.marks, last = replayed
                 self.marks_from = 0
@@ -148,7 +159,16 @@ class Session:
         game = self.game
         assert game is not None
         turn, before, outcomes = game.turn, len(game.transcript), len(game.outcomes)
+        key = choice_key(game, game.choices[index]) if 0 <= index < len(game.choices) else ""
         game.choose(index)
+        if self._redo and self._redo[-1] == index:
+            self._redo.pop()  # the same choice as the one undone: what was undone can still be redone
+        else:
+            self._redo.clear()
+        if key:
+            self._taken_now.add(key)
+            if self.profile.note_chosen(game.story.id, key):
+                self._chosen_unsaved = True
         if game.turn != turn:
             self.marks[game.turn] = before + 1
         reached = [eid for _t, eid in game.outcomes[outcomes:]]
@@ -163,12 +183,35 @@ class Session:
 
     def undo(self) -> bool:
         game = self.game
-        if game is None or not game.undo():
+        if game is None or not game.can_undo:
             return False
+        last = game.log[-1] if game.log else None
+        if not game.undo():
+            return False
+        if last is not None:
+            self._redo.append(last)
         self.marks = {t: i for t, i in self.marks.items() if t <= game.turn}
         self.unread_endings = set()
         self.autosave()
         return True
+
+    @property
+    def can_redo(self) -> bool:
+        game = self.game
+        return bool(self._redo) and game is not None and not game.ended
+
+    def redo(self) -> list[Ending] | None:
+        """Take again the choice last undone; None if there is none (engine errors propagate)."""
+        if not self.can_redo:
+            return None
+        return self.choose(self._redo[-1])
+
+    def chosen_before(self) -> set[str]:
+        """Choices taken in earlier playthroughs and not yet in this one (to mark them, as
+        Ren'Py marks text already seen)."""
+        if self.story is None:
+            return set()
+        return self.profile.chosen(self.story.id) - self._taken_now
 
     def note_endings(self) -> None:
         """Record endings reached (and a finished run) in the profile."""
@@ -178,10 +221,11 @@ class Session:
         changed = self.profile.note_endings(game)
         if game.ended:
             changed = self.profile.record_run(game) or changed
-        if changed:
+        if changed or (game.ended and self._chosen_unsaved):
             self.save_profile()
 
     def save_profile(self) -> None:
+        self._chosen_unsaved = False
         try:
             self.profile.save()
         except ProfileError as exc:
@@ -293,6 +337,8 @@ class Session:
             f.result()
 
     def close(self) -> None:
+        if self._chosen_unsaved and not self.profile.read_only:
+            self.save_profile()
         self.flush()
         with self._lock:
             writer, self._writer = self._writer, None
@@ -321,14 +367,18 @@ class Session:
         return ""
 
 
-def _replay(saved: Game) -> tuple[Game, dict[int, int], int] | None:
+def _replay(saved: Game, taken: set[str] | None = None) -> tuple[Game, dict[int, int], int] | None:
     """Replay a game's choices from its seed; the replay, if it reaches the very same state,
-    its journal marks, and how many outcomes there were before its last choice."""
+    its journal marks, and how many outcomes there were before its last choice. The choices
+    taken on the way are added to `taken`."""
     try:
         game = Game(saved.story, seed=saved.seed)
         marks = {0: 0}
         last = 0
+        keys = []
         for index in saved.log:
+            if taken is not None and 0 <= index < len(game.choices):
+                keys.append(choice_key(game, game.choices[index]))
             turn, before = game.turn, len(game.transcript)
             last = len(game.outcomes)
             game.choose(index)
@@ -336,6 +386,8 @@ def _replay(saved: Game) -> tuple[Game, dict[int, int], int] | None:
                 marks[game.turn] = before + 1
         if game.to_dict() != saved.to_dict():
             return None
+        if taken is not None:
+            taken.update(keys)
     except Exception:  # noqa: BLE001 - a replay is only a convenience; the save stands either way
         return None
     return game, marks, last

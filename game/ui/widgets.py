@@ -7,7 +7,7 @@ passage is a `[` on screen, never markup.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Self
 
 from rich.color import Color
@@ -27,12 +27,17 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option as ListOption
 
-from ..engine import Game, Notice, Option, Variable
+from ..engine import Game, Notice, Variable
 from ..engine.textsafe import terminal_safe
 from . import render
+from .choices import Numbered
 
-# Long lines are hard to read: the transcript wraps at this width however wide the terminal.
+# Long lines are hard to read: the transcript wraps at this width however wide the terminal
+# (unless the player's settings say otherwise).
 MAX_MEASURE = 92
+# After a choice taken in an earlier playthrough and not yet in this one (as Ren'Py marks
+# text already seen).
+CHOSEN_MARK = "· taken before"
 
 
 class QuickScrollBar(ScrollBar):
@@ -98,6 +103,9 @@ class QuickScrollbars:
 class CaseloadScroll(QuickScrollbars, VerticalScroll):
     """The scrolling box around the caseload panel."""
 
+    # Tab reaches it; a click on it leaves the focus with the choices.
+    FOCUS_ON_CLICK = False
+
 
 class Transcript(QuickScrollbars, ScrollView, can_focus=True):
     """The scrollback of every passage and choice so far.
@@ -107,9 +115,21 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
     drawing a line that is already on screen is a cache hit."""
 
     COMPONENT_CLASSES = {"transcript--choice"}
+    # Scrolled with the page keys and the wheel whatever has focus: a click on it leaves the
+    # focus with the choices.
+    FOCUS_ON_CLICK = False
+
+    class More(Message):
+        """Whether there is more of the transcript below the view now."""
+
+        def __init__(self, more: bool) -> None:
+            super().__init__()
+            self.more = more
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.measure = MAX_MEASURE  # the widest the text is wrapped at; 0 for the whole width
+        self._more = False
         self._entries: list[tuple[str, str]] = []
         self._starts: list[int] = []  # first line of each entry
         self._text: list[str] = []  # each line's text, margin included
@@ -225,13 +245,41 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
             else:  # a Textual without it: the plain way, with a layout
                 self.virtual_size = size
         self.refresh()
+        self._check_more()
 
     def on_resize(self, event: events.Resize) -> None:
         # From the event, not the widget: the widget's regions can lag a layout behind here.
-        wrap = min(MAX_MEASURE, event.size.width - self.styles.scrollbar_size_vertical)
+        self._wrap_to(event.size.width)
+        self.call_after_refresh(self._check_more)
+
+    def set_measure(self, measure: int) -> None:
+        """Wrap at most `measure` columns wide (0: as wide as the transcript)."""
+        if measure != self.measure:
+            self.measure = measure
+            if self._wrap:
+                self._wrap_to(self.size.width)
+
+    def _wrap_to(self, width: int) -> None:
+        room = width - self.styles.scrollbar_size_vertical
+        wrap = min(self.measure, room) if self.measure > 0 else room
         if wrap != self._wrap and wrap > 0:
             self._wrap = wrap
             self._rewrap()
+
+    @property
+    def more_below(self) -> bool:
+        """Whether some of the transcript is below the view."""
+        return bool(self._text) and round(self.scroll_y) < self.max_scroll_y
+
+    def _check_more(self) -> None:
+        more = self.more_below
+        if more != self._more:
+            self._more = more
+            self.post_message(self.More(more))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._check_more()
 
     # -- drawing -------------------------------------------------------------------------
     def notify_style_update(self) -> None:
@@ -377,19 +425,19 @@ class ChoiceList(SafeOptionList):
         lines = int(floor.value) - self.styles.gutter.height
         return self.outer_size.height == int(floor.value) and max(before.height, after.height) <= lines
 
-    def show_choices(self, options: Sequence[Option]) -> None:
+    def show_choices(self, choices: Sequence[Numbered], chosen_before: Collection[int] = ()) -> None:
+        """Show the choices with their numbers; disabled ones keep theirs and say why. Choices
+        taken in an earlier playthrough (their indices in `chosen_before`) are marked."""
         items = []
-        n = 0
-        for opt in options:
+        for number, opt, _ends_turn in choices:
+            label = Text.assemble((f"{number}. " if number else "   ", "bold"), terminal_safe(opt.text))
             if opt.enabled:
-                n += 1
-                label = Text.assemble((f"{n}. " if n <= 9 else "   ", "bold"), terminal_safe(opt.text))
                 if opt.cost:
                     label.append(f"  ({terminal_safe(opt.cost)})", style="dim")
-            else:
-                label = Text.assemble("–  ", terminal_safe(opt.text))
-                if opt.reason:
-                    label.append(f"  ({terminal_safe(opt.reason)})", style="italic")
+            elif opt.reason:
+                label.append(f"  ({terminal_safe(opt.reason)})", style="italic")
+            if opt.index in chosen_before:
+                label.append(f"  {CHOSEN_MARK}", style="dim")
             items.append(ListOption(label, id=f"c{opt.index}", disabled=not opt.enabled))
         self._replace_options(items)
         self._highlight_first()

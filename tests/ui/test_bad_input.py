@@ -11,7 +11,7 @@ from game.engine import Game, load_story
 from game.engine.saves import AUTOSAVE, write_save
 
 from .conftest import BASIC, UI_STORY
-from .helpers import new_game, screen_name, settle
+from .helpers import new_game, play_to_end, screen_name, settle
 
 SIZE = (80, 24)
 
@@ -81,7 +81,7 @@ async def test_a_save_from_an_older_story_loads_if_its_passage_still_exists(buil
     app = build(story_dir)
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2")  # at Ana's flat
+        await pilot.press("1", "1")  # at Ana's flat
         app.session.save("at-anas")
         await pilot.press("1")  # back at the hub
         app.session.save("at-hub")
@@ -118,7 +118,7 @@ async def test_an_unwritable_saves_folder_gives_a_message_and_play_goes_on(build
         app.session.flush()
         await pilot.pause()
         assert any(n.startswith("Autosave failed") for n in _notifications(app))
-        await pilot.press("2", "1")
+        await pilot.press("1", "1")
         assert len(app.session.game.log) == 3  # play went on
         await pilot.press("f5")
         await pilot.pause()
@@ -143,7 +143,7 @@ async def test_a_full_disk_gives_a_message_and_keeps_the_last_good_save(build, s
             raise OSError(errno.ENOSPC, "No space left on device")
 
         monkeypatch.setattr("game.ui.session.atomic_write", full)
-        await pilot.press("2")
+        await pilot.press("1")
         app.session.flush()
         await pilot.pause()
         assert any("No space left on device" in n for n in _notifications(app))
@@ -174,8 +174,7 @@ async def test_a_damaged_profile_is_reported_and_never_overwritten(build, saves)
         await pilot.pause()
         assert any("profile" in n for n in _notifications(app))
         await new_game(pilot)
-        while not app.session.game.ended:
-            await pilot.press("1")
+        await play_to_end(pilot)
         app.theme = "nord"
         await pilot.pause()
     assert profile.read_bytes() == b"{ this is not json"
@@ -186,7 +185,7 @@ async def test_the_story_reloads_when_its_files_change_keeping_the_state(build, 
     app = build(story_dir)
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2", "1")
+        await pilot.press("1", "1", "1")
         game = app.session.game
         node, log = game.current_node.id, list(game.log)
         scene = story_dir / "office.yaml"
@@ -197,7 +196,7 @@ async def test_the_story_reloads_when_its_files_change_keeping_the_state(build, 
         moved = app.session.game
         assert moved is not game
         assert moved.current_node.id == node and moved.log == log
-        await pilot.press("2")
+        await pilot.press("1")
         assert moved.transcript[-1][1].startswith("Ana opens the door, then takes it off")
 
 
@@ -221,7 +220,7 @@ async def test_a_story_that_breaks_during_play_shows_its_errors_and_waits(build,
         app.action_reload_story()
         await settle(pilot)
         assert screen_name(app) == "PlayScreen"
-        await pilot.press("2")
+        await pilot.press("1")
         assert app.session.game.current_node.id == "office.ana_visit"
 
 

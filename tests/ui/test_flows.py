@@ -83,8 +83,8 @@ async def test_choices_by_number_arrow_keys_and_mouse(build):
         assert game.current_node.id == "office.start"
         await pilot.press("enter")  # the first choice is highlighted
         assert game.current_node.id == "office.hub"
-        # Arrow down to the second choice (Visit Ana), Enter.
-        await pilot.press("down", "enter")
+        # Arrow down to the second choice (going home, offered last), back up to Visit Ana, Enter.
+        await pilot.press("down", "up", "enter")
         assert game.current_node.id == "office.ana_visit"
         # Mouse: click the second choice (warn her).
         await pilot.click(ChoiceList, offset=(6, 2))
@@ -97,29 +97,35 @@ async def test_disabled_choices_show_their_reason_and_cannot_be_taken(build):
     app = build()
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2")  # to work, visit Ana
+        await pilot.press("1", "1")  # to work, visit Ana
         options = app.screen.query_one(ChoiceList).options
         disabled = [o for o in options if o.disabled]
         assert len(disabled) == 1
         assert "Ask about her son" in str(disabled[0].prompt)
         assert "doesn't trust you enough" in str(disabled[0].prompt)
-        # Only the two enabled choices have numbers.
-        assert app.screen.check_action("choose", (2,)) is True
-        assert app.screen.check_action("choose", (3,)) is False
-        await pilot.press("1", "2", "1")  # help, visit again, help: 2 hours left
+        # A disabled choice keeps its number: its key says why it can't be taken.
+        assert str(disabled[0].prompt).startswith("3. ")
+        assert app.screen.check_action("choose", (3,)) is True
+        assert app.screen.check_action("choose", (4,)) is False
+        await pilot.press("1", "1", "1")  # help, visit again, help: 2 hours left
         game = app.session.game
         visit = [o for o in game.choices if o.text == "Visit Ana"][0]
         assert not visit.enabled and "2 left" in visit.reason
+        # Still number 1, as on every visit, and going home still number 2.
+        prompts = [str(o.prompt) for o in app.screen.query_one(ChoiceList).options]
+        assert prompts[0].startswith("1. Visit Ana") and prompts[1].startswith("2. Go home")
         before = len(game.log)
-        await pilot.press("2")
+        await pilot.press("1")
+        await pilot.pause()
         assert len(game.log) == before
+        assert any("2 left" in n.message for n in app._notifications)
 
 
 async def test_consequences_are_noticed_as_they_happen(build):
     app = build()
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2", "1")
+        await pilot.press("1", "1", "1")
         line = app.screen.query_one(NoticeLine).plain
         assert "Ana: Accommodation +2" in line and "Ana: Trust in you +1" in line
 
@@ -146,11 +152,12 @@ async def test_undo_steps_back_through_every_choice(build):
         game = app.session.game
         start = (game.node, list(game.transcript))
         assert app.screen.check_action("undo", ()) is False
-        keys = ["1", "2", "1", "2", "2", "1", "1"]
+        # To work, visit Ana, help, visit her again, warn her, go home (yes, with hours left).
+        keys = ["1", "1", "1", "1", "2", "2", "y", "1"]
         for key in keys:
             await pilot.press(key)
-        assert len(game.log) == len(keys)
-        for _ in keys:
+        assert len(game.log) == 7 and game.get("day") == 2
+        for _ in range(7):
             await pilot.press("u")
         assert (game.node, game.transcript) == start
         assert app.screen.query_one(Transcript).entry_count == len(start[1])
@@ -203,7 +210,7 @@ async def test_load_a_slot_from_the_load_screen(build):
     app = build()
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2")
+        await pilot.press("1", "1")
         app.session.save("first")
         log = list(app.session.game.log)
         await pilot.press("1", "1", "1")
@@ -281,7 +288,7 @@ async def test_reaching_an_ending_records_it_in_the_gallery(build, saves):
     again = build()
     async with again.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2", "1", "2", "1")
+        await pilot.press("1", "1", "1", "1", "1")
         await play_to_end(pilot)
         assert again.session.game.character_endings()["ana"].id == "ana_housed"
         await pilot.press("r")
@@ -408,13 +415,15 @@ async def test_the_shipped_story_plays_to_an_ending(build):
     app = build(SHIPPED)
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        # The year is hundreds of choices: take them through the play screen's own action
-        # (what a number key runs), pausing now and then to let the screen catch up.
+        # The year is hundreds of choices: take the first on offer in the story's order through
+        # the play screen (what a key runs, once any question is answered), pausing now and then
+        # to let the screen catch up.
         screen = app.screen
         for step in range(2000):
             if app.session.game.ended:
                 break
-            screen.action_choose(1)
+            game = app.session.game
+            screen.take(next(o.index for o in game.choices if o.enabled))
             if step % 25 == 0:
                 await pilot.pause()
         assert app.session.game.ended

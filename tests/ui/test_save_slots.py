@@ -143,7 +143,7 @@ async def test_loading_an_older_save_says_that_continue_will_resume_it(build, sa
         await pilot.press("1")
         app.session.save("early")
         early = list(app.session.game.log)
-        await pilot.press("2", "1")
+        await pilot.press("1", "1")
         latest = list(app.session.game.log)
         await pilot.press("l")
         await settle(pilot)

@@ -16,6 +16,7 @@ from game.engine import Game, load_story
 from game.engine.saves import write_save
 
 from .conftest import UI_STORY
+from .helpers import take
 
 SMALL, LARGE = (80, 24), (120, 40)
 BOTH = pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "120x40"])
@@ -33,12 +34,16 @@ async def _play(pilot, *keys: str) -> None:
     await pilot.press("n")
     await pilot.pause()
     for key in keys:
-        await pilot.press(key)
+        if key == HOME:
+            await take(pilot, "Go home for the day.")  # its number varies; it asks first
+        else:
+            await pilot.press(key)
     await _quiet(pilot)
 
 
-MIDGAME = ("1", "2", "1", "1", "2", "2")  # to work, help Ana, go home, visit Ana, warn her
-TO_THE_END = ("1", "2", "1", "2", "1", "1", "1", "1")
+HOME = "go home"
+MIDGAME = ("1", "1", "1", HOME, "1", "2")  # to work, help Ana, go home, visit Ana, warn her
+TO_THE_END = ("1", "1", "1", "1", "1", HOME, HOME, HOME)
 
 
 @BOTH
@@ -172,3 +177,26 @@ def test_load_screen_asks_before_deleting(snap_compare, build, saves, size):
         await _quiet(pilot)
 
     assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_asked_before_going_home_early(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, "1", "2")
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+@BOTH
+def test_settings(snap_compare, build, size):
+    async def run_before(pilot):
+        await _play(pilot, "1", "f2")
+
+    assert snap_compare(build(), terminal_size=size, run_before=run_before)
+
+
+def test_play_scrolled_back_with_more_below(snap_compare, build):
+    async def run_before(pilot):
+        await _play(pilot, *MIDGAME, "home")
+
+    assert snap_compare(build(), terminal_size=SMALL, run_before=run_before)

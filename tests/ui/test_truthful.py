@@ -61,8 +61,11 @@ async def test_change_lines_are_coloured_by_which_way_is_better(build):
     app = build()
     async with app.run_test(size=SIZE) as pilot:
         await new_game(pilot)
-        # Get to work, then go home: the day ends, Ben offends and the league place rises.
-        await pilot.press("1", "1")
+        # Get to work, then go home (saying yes when asked): the day ends, Ben offends and the
+        # league place rises.
+        await pilot.press("1", "2")
+        await pilot.pause()
+        await pilot.press("y")
         await pilot.pause()
         notices = app.screen.query_one(NoticeLine)
         worse = app.screen.query_one(NoticeLine).get_component_rich_style("notice--worse", partial=True)
@@ -130,7 +133,7 @@ async def test_case_panel_sparklines_are_coloured_by_which_way_is_better(build):
     app = build()
     async with app.run_test(size=(120, 40)) as pilot:
         await new_game(pilot)
-        await pilot.press("1", "2", "1", "1", "2", "2")  # Ana's housing goes up; the league place too
+        await pilot.press("1", "1", "1", "2", "y", "1", "2")  # Ana's housing goes up; the league place too
         await pilot.pause()
         panel = app.screen.query_one(CaseloadView)
         better = panel.get_component_rich_style("caseload--better", partial=True).color

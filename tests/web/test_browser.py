@@ -213,7 +213,7 @@ def test_two_tabs_play_at_once_and_a_disconnect_loses_nothing(browser, serve):
     second.press("1", HUB)
     wait_for_autosave(server.saves, 1, second.page)
     first.press("1", HUB)  # the first tab's game went on waiting, and still answers
-    second.press("2", "Ana opens the door on the chain")
+    second.press("1", "Ana opens the door on the chain")
     wait_for_autosave(server.saves, 2, second.page)
 
     # The tab goes away straight after a choice: the choice is in the autosave all the same.
@@ -225,7 +225,8 @@ def test_two_tabs_play_at_once_and_a_disconnect_loses_nothing(browser, serve):
     again = Tab(context.new_page(), server.url)
     again.wait_for_text("Continue")
     again.press("c", "Day 1. 5 hours left.")
-    again.press("1", "Day 2. 8 hours left.")  # home for the day
+    again.press("2", "Go home for the day?")  # home for the day, last on the list: it asks
+    again.press("y", "Day 2. 8 hours left.")
     wait_for_autosave(server.saves, 4, again.page)
     context.close()
 

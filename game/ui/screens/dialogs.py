@@ -31,9 +31,11 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Cancel"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No", safe: bool = False) -> None:
+        """`safe`: Enter answers no, so a key pressed again and again never says yes."""
         super().__init__()
         self._title, self._body, self._yes, self._no = title, body, yes, no
+        self._safe = safe
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -44,7 +46,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(self._no, id="no", compact=True)
 
     def on_mount(self) -> None:
-        for button in self.query("#yes"):
+        for button in self.query("#no" if self._safe else "#yes"):
             button.focus()
 
     @on(Button.Pressed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -10,9 +11,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...engine import ChoiceError, Game, SaveError, StoryRuntimeError
+from ...engine import ChoiceError, Ending, Game, Option, SaveError, StoryRuntimeError
 from ...engine.saves import QUICKSAVE
 from ..app import GameChanged
+from ..choices import by_number, choice_key, early_end, early_end_question, numbered
 from ..commands import Command
 from ..containers import BackgroundOnly, Row
 from ..widgets import CaseloadScroll, CaseloadView, ChoiceList, NoticeLine, StatusLine, Transcript
@@ -30,6 +32,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         *[Binding(str(n), f"choose({n})", f"Choice {n}", show=False, id=f"choose-{n}") for n in range(1, 10)],
         Binding("u", "undo", "Undo", id="undo"),
         Binding("ctrl+z", "undo", "Undo", show=False, id="undo-alt"),
+        Binding("ctrl+y", "redo", "Redo", id="redo"),
         Binding("s", "save", "Save", id="save"),
         Binding("l", "load", "Load", show=False, id="load"),
         Binding("f5", "quick_save", "Quick save", show=False, id="quick-save"),
@@ -38,7 +41,14 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         Binding("o", "outcomes", "Outcomes", id="outcomes"),
         Binding("c", "toggle_cases", "Cases", id="cases"),
         Binding("r", "review", "Review", id="review"),
+        Binding("f2", "settings", "Settings", show=False, id="settings"),
         Binding("escape", "menu", "Menu", id="menu"),
+        # The transcript scrolls with these whatever has focus (the choices usually do).
+        Binding("pageup", "scroll_story('page_up')", "Page up", show=False, priority=True, id="page-up"),
+        Binding("pagedown", "scroll_story('page_down')", "Page down", show=False, priority=True,
+                id="page-down"),
+        Binding("home", "scroll_story('home')", "Start", show=False, priority=True, id="story-start"),
+        Binding("end", "scroll_story('end')", "End", show=False, priority=True, id="story-end"),
     ]
 
     app: StraightApp
@@ -69,6 +79,17 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             choices.focus()
         for transcript in self.query(Transcript):
             self.watch(transcript, "scroll_y", self._scrolled, init=False)
+        self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """Show the game as the player's settings say (text width)."""
+        for transcript in self.query(Transcript):
+            transcript.set_measure(int(self.app.session.profile.setting("text_width")))
+
+    @on(Transcript.More)
+    def _more(self, message: Transcript.More) -> None:
+        for choices in self.query(ChoiceList):
+            choices.border_title = "▼ more below (PgDn)" if message.more else None
 
     def on_screen_resume(self) -> None:
         self.refresh_view()
@@ -95,7 +116,10 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         if game.ended:
             choices.show_actions(END_ACTIONS)
         else:
-            choices.show_choices(game.choices)
+            chosen = self.app.session.chosen_before()
+            offered = numbered(game)
+            seen = {o.index for _n, o, _e in offered if chosen and choice_key(game, o) in chosen}
+            choices.show_choices(offered, seen)
         if fresh:
             # Resume where the player was: at the start of the current passage.
             transcript.reveal(max(0, _last_choice(game)))
@@ -106,7 +130,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             transcript.scroll_to_entry(first_new)
             self.call_after_refresh(transcript.scroll_to_entry, first_new)
         # The footer rebuilds itself on every refresh of bindings: only when what it shows changes.
-        shown = (game.can_undo, game.ended, self.app.session.has_quicksave)
+        shown = (game.can_undo, self.app.session.can_redo, game.ended, self.app.session.has_quicksave)
         if shown != self._footer_state:
             self._footer_state = shown
             self.refresh_bindings()
@@ -129,17 +153,41 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             self.query_one(CaseloadView).show(game, session.opening(game))
 
     # -- choosing ---------------------------------------------------------------------------
-    def enabled_choices(self) -> list[int]:
+    def offer(self, option: Option) -> None:
+        """Take a choice the player picked; a choice that ends the turn with time left asks first
+        (unless the settings say not to)."""
         game = self.game
         if game is None or game.ended:
-            return []
-        return [o.index for o in game.choices if o.enabled]
+            return
+        if not option.enabled:
+            self.app.say(f"You can't do that now: {option.reason or 'not available'}.", "warning")
+            return
+        left = early_end(game, option)
+        if not left or not self.app.session.profile.setting("confirm_end_turn"):
+            self.take(option.index)
+            return
+        from .dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.game is game and option in game.choices:
+                # Once this screen is back (its return shows the game as it was), so the
+                # change lines of the choice stay.
+                self.call_after_refresh(self._take_if_still, game, option)
+
+        title, body = early_end_question(option, left)
+        self.app.push_screen(ConfirmDialog(title, body, yes="Yes, end it", no="Not yet", safe=True), answered)
+
+    def _take_if_still(self, game: Game, option: Option) -> None:
+        if self.game is game and option in game.choices:
+            self.take(option.index)
 
     def take(self, index: int) -> None:
         """Take the choice at `index` of `game.choices`."""
-        session = self.app.session
+        self._after(lambda: self.app.session.choose(index))
+
+    def _after(self, step: Callable[[], list[Ending] | None]) -> None:
         try:
-            reached = session.choose(index)
+            reached = step()
         except ChoiceError as exc:
             self.app.say(f"You can't do that: {exc}.", "warning")
             return
@@ -153,7 +201,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
 
     @on(ChoiceList.Chosen)
     def _chosen(self, message: ChoiceList.Chosen) -> None:
-        self.take(message.index)
+        game = self.game
+        if game is not None and 0 <= message.index < len(game.choices):
+            self.offer(game.choices[message.index])
 
     @on(ChoiceList.Action)
     def _action(self, message: ChoiceList.Action) -> None:
@@ -173,10 +223,13 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             return action in ("menu",)
         if action == "choose":
             n = parameters[0] if parameters else 0
-            count = len(END_ACTIONS) if game.ended else len(self.enabled_choices())
-            return isinstance(n, int) and 1 <= n <= count
+            if not isinstance(n, int):
+                return False
+            return 1 <= n <= len(END_ACTIONS) if game.ended else by_number(game, n) is not None
         if action == "undo":
             return game.can_undo
+        if action == "redo":
+            return self.app.session.can_redo
         if action == "quick_load":
             return self.app.session.has_quicksave
         if action == "review":
@@ -191,15 +244,35 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             if 1 <= n <= len(END_ACTIONS):
                 self.run_end_action(END_ACTIONS[n - 1][0])
             return
-        enabled = self.enabled_choices()
-        if 1 <= n <= len(enabled):
-            self.take(enabled[n - 1])
+        item = by_number(game, n)
+        if item is not None:
+            self.offer(item.option)
 
     def action_undo(self) -> None:
         if self.app.session.undo():
             self.refresh_view(moved=True)
         else:
             self.app.say("There is nothing to undo.")
+
+    def action_redo(self) -> None:
+        if self.app.session.can_redo:
+            self._after(self.app.session.redo)
+        else:
+            self.app.say("There is nothing to redo.")
+
+    def action_scroll_story(self, how: str) -> None:
+        for transcript in self.query(Transcript):
+            if how == "page_up":
+                transcript.scroll_page_up(animate=False)
+            elif how == "page_down":
+                transcript.scroll_page_down(animate=False)
+            elif how == "home":
+                transcript.scroll_home(animate=False)
+            else:
+                transcript.scroll_end(animate=False)
+
+    def action_settings(self) -> None:
+        self.app.action_settings()
 
     # -- saving and loading ---------------------------------------------------------------------
     def action_save(self) -> None:
@@ -261,6 +334,8 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         out = []
         if game is not None and game.can_undo:
             out.append(Command("Undo", "Step back before the last choice", self.action_undo))
+        if self.app.session.can_redo:
+            out.append(Command("Redo", "Take again the choice you undid (Ctrl+Y)", self.action_redo))
         out += [
             Command("Save game", "Save to a named slot", self.action_save),
             Command("Quick save", "Save to the quick-save slot (F5)", self.action_quick_save),

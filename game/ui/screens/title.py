@@ -86,6 +86,7 @@ class TitleScreen(BackgroundOnly, Screen[None]):
             ("load_game", "Load game"),
             ("endings", "Endings"),
             ("help", "Help"),
+            ("settings", "Settings"),
             ("support", "Support lines"),
             ("quit", "Quit"),
         ]
@@ -99,6 +100,8 @@ class TitleScreen(BackgroundOnly, Screen[None]):
         action = event.item
         if action == "help":
             self.app.action_help()
+        elif action == "settings":
+            self.app.action_settings()
         else:
             getattr(self, f"action_{action}")()
 
