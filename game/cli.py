@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from . import __version__
 from .paths import default_saves_dir, shipped_story_dir
@@ -179,7 +179,7 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         if run_app is not None:
             # The app lists the errors with file and line, and waits for the author's fix.
             seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
-            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=None)  # type: ignore[arg-type]
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(cast(int, seed)), game=None)
         for p in exc.problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
@@ -224,7 +224,7 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         if run_app is not None:
             # A loaded game, or a test game started --from a node, opens straight into play.
             resume = bool(get["load"]) or start is not None or bool(values) or bool(seen)
-            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(cast(int, seed)), game=game,
                            resume=resume)
     from .plain import run_plain
 

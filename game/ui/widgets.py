@@ -27,10 +27,10 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option as ListOption
 
+from ..choices import Numbered
 from ..engine import Game, Notice, Variable
 from ..engine.textsafe import terminal_safe
 from . import render
-from .choices import Numbered
 
 # Long lines are hard to read: the transcript wraps at this width however wide the terminal
 # (unless the player's settings say otherwise).
