@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from textual.await_complete import AwaitComplete
-from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.theme import ThemeProvider
+
+from . import textual_private
 
 
 class Command(NamedTuple):
@@ -38,7 +40,7 @@ class GameCommands(Provider):
                 yield Hit(score, matcher.highlight(command.name), command.run, help=command.help)
 
 
-class SafeCommandPalette(CommandPalette):
+class SafeCommandPalette(textual_private.PaletteGuards, CommandPalette):
     """The command palette, minus three crashes seen in Textual 8.2 when keys come in a burst:
     a page key before its list is drawn raises KeyError, a second Enter dismisses it twice, and
     a search finishing as the palette closes finds its list already gone."""
@@ -49,15 +51,6 @@ class SafeCommandPalette(CommandPalette):
             return AwaitComplete(asyncio.sleep(0))
         return super().dismiss(result)  # type: ignore[arg-type]
 
-    def _watch__list_visible(self) -> None:
-        if self.query(CommandList) and self.query("#--input"):
-            super()._watch__list_visible()
-
-    def _action_command_list(self, action: str) -> None:
-        try:
-            super()._action_command_list(action)
-        except KeyError:
-            pass  # the list isn't drawn yet: the key does nothing, as it would have a frame later
 
 
 def theme_palette() -> SafeCommandPalette:
