@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from game.authoring.playtest import explore, playtest  # noqa: E402
 from game.engine import Game, load_story  # noqa: E402
-from game.engine.playtest import explore, playtest  # noqa: E402
 
 
 def plain_engine_loop(story, seconds: float = 2.0) -> float:

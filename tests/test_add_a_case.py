@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
+from game.authoring.playtest import playtest
 from game.cli import main
 from game.engine import Game, check
-from game.engine.playtest import playtest
 from game.paths import shipped_story_dir
 
 from .conftest import ROOT

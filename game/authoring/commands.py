@@ -262,7 +262,7 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
                  settings: list[str], max_steps: int, jobs: int, progress: bool | None,
                  reading: bool = False) -> int:
     """Random playthroughs (one batch per strategy), an exhaustive search, or the reading report."""
-    from ..engine import playtest as pt
+    from . import playtest as pt
 
     root, story = _load_or_report(path)
     if story is None:

@@ -25,13 +25,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..engine import playtest as pt
 from ..engine.errors import Problem
 from ..engine.expr import FUNCTIONS
 from ..engine.load import read_files
 from ..engine.story import Story
 from ..engine.textsafe import one_line
 from ..paths import shipped_story_dir
+from . import playtest as pt
 from .analysis import check_story, ruled_out
 from .lsp_index import (
     FUNCTION_HELP,

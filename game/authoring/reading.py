@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.game import Game, Option
-from ..engine.playtest import DEFAULT_MAX_STEPS, Strategy, parse_strategy, run_seed
 from ..engine.story import END_TURN, HUB, Story
+from .playtest import DEFAULT_MAX_STEPS, Strategy, parse_strategy, run_seed
 
 SKIP_TURNS = 4  # the first month: an opening is allowed to be heavy on setting the scene
 THIN_WORDS = 150

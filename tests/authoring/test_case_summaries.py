@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from game.authoring.playtest import playtest
 from game.cli import main
 from game.engine import load_story
-from game.engine.playtest import playtest
 
 from .conftest import story_dir
 

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
+from game.authoring.playtest import explore, parse_strategy, playtest, replay
 from game.cli import main
 from game.engine import Game, load_story
-from game.engine.playtest import explore, parse_strategy, playtest, replay
 
 from .conftest import BASIC, FIRST_WEEK, story_dir
 
@@ -368,7 +368,7 @@ def test_exhaustive_search_uses_what_analysis_rules_out(tmp_path, capsys):
 
 
 def test_exhaustive_search_plays_on_to_find_deep_nodes_with_a_path_that_replays(first_week, monkeypatch):
-    import game.engine.playtest as pt
+    import game.authoring.playtest.search as pt
 
     monkeypatch.setattr(pt, "PROBE_STEPS", 0)  # so that playing from the start must find it
     target = "stokesy.release.his_mom"
