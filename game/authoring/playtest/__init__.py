@@ -7,9 +7,9 @@ and choices. By concern: `strategies` (how a simulated player picks), `runs` (ra
 playthroughs), `search` (the exhaustive search), `report` (what they find).
 """
 
-from .search import DEFAULT_MAX_STATES, control_flow, explore
 from .report import Crash, ExploreReport, PlaytestReport, Step
 from .runs import DEFAULT_MAX_STEPS, Progress, playtest, replay, run_seed
+from .search import DEFAULT_MAX_STATES, control_flow, explore
 from .strategies import STRATEGY_HELP, Strategy, parse_strategy
 
 __all__ = [
