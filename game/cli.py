@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from . import __version__
 from .paths import default_saves_dir, shipped_story_dir
@@ -55,11 +55,12 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     play = sub.add_parser("playtest", help="play the story automatically: random runs or an exhaustive search")
     play.add_argument("path", nargs="?", type=Path, help=story_help)
-    play.add_argument("--runs", type=int, default=1000, metavar="N", help="random playthroughs (default: 1000)")
+    play.add_argument("--runs", type=int, metavar="N", help="random playthroughs (default: 1000; 20 with --reading)")
     play.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the batch (default: 1)")
     play.add_argument("--strategy", action="append", metavar="NAME",
                       help="how choices are picked; repeat to compare strategies. random (default), first, novel, "
-                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section")
+                           "prefer:PATTERN, avoid:PATTERN, or one the story names in its playtest: section; "
+                           "with --reading also patient")
     play.add_argument("--max-steps", type=int, default=10_000, metavar="N", help="choices per run before giving up")
     play.add_argument("--jobs", type=int, default=min(8, os.cpu_count() or 1), metavar="N",
                       help="processes to play in (default: one per CPU, here %(default)s)")
@@ -74,6 +75,9 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     play.add_argument("--from", dest="from_node", metavar="NODE", help="start every run at NODE")
     play.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                       help="start with a variable set (repeatable)")
+    play.add_argument("--reading", action="store_true",
+                      help="report what a player reads instead: words shown, verbatim repeats, single-choice "
+                           "prompts, navigation versus decisions, new words per turn")
     play.add_argument("--json", action="store_true", help="print the report as JSON")
     bar = play.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="always show the progress bar")
@@ -85,6 +89,12 @@ def _authoring_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     schema = sub.add_parser("schema", help="print the JSON Schema of story files (for YAML editors)")
     schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    lsp = sub.add_parser("lsp", help="serve the story checks to an editor (Language Server Protocol on stdio)")
+    lsp.add_argument("--playtest-runs", type=int, default=200, metavar="N",
+                     help="random playthroughs behind hover's 'how often reached' (default: 200; 0 for none)")
+    lsp.add_argument("--search-seconds", type=float, default=6.0, metavar="S",
+                     help="time for hover's search for a path to a node (default: 6)")
 
 
 def _play_options(p: argparse.ArgumentParser, top: bool = False) -> None:
@@ -120,6 +130,15 @@ def cmd_check(path: Path | None, as_json: bool, strict: bool = False) -> int:
     from .authoring.commands import guarded
 
     return guarded(lambda: check_command(path, as_json, strict))
+
+
+def cmd_lsp(runs: int, search_seconds: float) -> int:
+    try:
+        from .authoring.lsp import run  # noqa: PLC0415 - pygls only when it is needed
+    except ImportError:
+        _err("the language server needs pygls: pip install '.[lsp]'")
+        return 1
+    return run(max(0, runs), max(0.1, search_seconds))
 
 
 def _textual_app() -> Callable[..., int] | None:
@@ -160,7 +179,7 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         if run_app is not None:
             # The app lists the errors with file and line, and waits for the author's fix.
             seed = get["seed"] if get["seed"] is not None else secrets.randbits(32)
-            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=None)  # type: ignore[arg-type]
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(cast(int, seed)), game=None)
         for p in exc.problems:
             if p.severity == "error":
                 sys.stderr.write(f"{p}\n")
@@ -205,7 +224,7 @@ def cmd_play(args: argparse.Namespace, get: dict[str, object]) -> int:
         if run_app is not None:
             # A loaded game, or a test game started --from a node, opens straight into play.
             resume = bool(get["load"]) or start is not None or bool(values) or bool(seen)
-            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(seed), game=game,  # type: ignore[arg-type]
+            return run_app(story_dir=story_dir, saves_dir=saves_dir, seed=int(cast(int, seed)), game=game,
                            resume=resume)
     from .plain import run_plain
 
@@ -226,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(story_dir=args.story or shipped_story_dir(), saves_dir=args.saves or default_saves_dir(),
                          host=args.host, port=args.port, per_session=args.per_session)
+        if args.command == "lsp":
+            return cmd_lsp(args.playtest_runs, args.search_seconds)
         keys = ("plain", "story", "saves", "seed", "load", "from_node", "settings", "watch", "skip")
         get = {k: getattr(args, k, None) or getattr(args, f"top_{k}", None) for k in keys}
         if args.command == "play":
@@ -247,10 +268,11 @@ def _authoring(args: argparse.Namespace) -> int:
     if args.command == "schema":
         return c.guarded(lambda: c.cmd_schema(args.output))
     return c.guarded(lambda: c.cmd_playtest(
-        args.path, runs=args.runs, seed=args.seed, strategies=args.strategy or ["random"], as_json=args.json,
+        args.path, runs=args.runs if args.runs is not None else (20 if args.reading else 1000), seed=args.seed, strategies=args.strategy or ["random"], as_json=args.json,
         exhaustive=args.exhaustive, max_states=args.max_states, max_seconds=args.max_seconds,
         path_to=args.path_to, start=args.from_node,
-        settings=args.settings, max_steps=args.max_steps, jobs=args.jobs, progress=args.progress))
+        settings=args.settings, max_steps=args.max_steps, jobs=args.jobs, progress=args.progress,
+        reading=args.reading))
 
 
 def entry() -> None:

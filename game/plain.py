@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from .choices import by_number, early_end, early_end_question, numbered
 from .engine import ChoiceError, Game, Option, SaveError, StoryRuntimeError, Variable, check
 from .engine.saves import AUTOSAVE, write_save
 from .engine.textsafe import one_line, terminal_safe
+from .profile import Profile
 from .ui import render
-from .ui.choices import by_number, early_end, early_end_question, numbered
-from .ui.profile import Profile
 
 HELP = """Type the number of a choice and press Enter.
 Other commands: undo, redo, save NAME, status, journal, outcomes, help, quit (saves first)."""

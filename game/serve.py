@@ -420,7 +420,7 @@ def serve(*, story_dir: Path, saves_dir: Path, host: str = "127.0.0.1", port: in
         sys.stderr.write(f"iom: {exc}\n")
         return exc.status
     real_stdout = sys.stdout
-    sys.stdout = _TerminalSafeWriter(real_stdout)  # type: ignore[assignment]
+    sys.stdout = _TerminalSafeWriter(real_stdout)
     try:
         return asyncio.run(_serve(GameServer(story_dir, saves_dir, per_session=per_session), host, port))
     except ServeError as exc:

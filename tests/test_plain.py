@@ -8,9 +8,9 @@ import json
 import re
 from pathlib import Path
 
+from game.choices import budget_left, by_number, early_end, numbered
 from game.engine import Game, load_story
 from game.plain import PlainGame, number_prompt
-from game.ui.choices import budget_left, by_number, early_end, numbered
 
 from .conftest import ROOT
 

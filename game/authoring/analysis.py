@@ -15,7 +15,7 @@ warning points at the exact line and column of the condition, choice or declarat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -746,13 +746,17 @@ def _unoffered_events(story: Story) -> list[Problem]:
     return out
 
 
-def check_story(root: Path | str) -> tuple[Story | None, list[Problem]]:
-    """The loader's errors and warnings, plus these extra warnings when the story loads."""
-    story, problems = check(root)
+def check_story(root: Path | str, overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
+    """The loader's errors and warnings, plus these extra warnings when the story loads.
+
+    `overlay` gives some files' text instead of what is on disk (see read_files); a story
+    checked with one is not written to the compiled-story cache.
+    """
+    story, problems = check(root, overlay=overlay, cache_dir=False if overlay else None)
     if story is None:
         return story, problems
     try:
-        files = read_files(Path(root))
+        files = read_files(Path(root), overlay)
     except Exception:  # noqa: BLE001 - the story loaded; positions are a nicety
         files = []
     extra = analyse(story, files, problems)

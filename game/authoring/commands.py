@@ -259,8 +259,9 @@ class ProgressBar:
 def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[str], as_json: bool,
                  exhaustive: bool, max_states: int, path_to: str | None, start: str | None,
                  max_seconds: float | None = None,
-                 settings: list[str], max_steps: int, jobs: int, progress: bool | None) -> int:
-    """Random playthroughs (one batch per strategy), or an exhaustive search."""
+                 settings: list[str], max_steps: int, jobs: int, progress: bool | None,
+                 reading: bool = False) -> int:
+    """Random playthroughs (one batch per strategy), an exhaustive search, or the reading report."""
     from ..engine import playtest as pt
 
     root, story = _load_or_report(path)
@@ -272,6 +273,8 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         raise UsageError("--runs, --max-steps, --max-states and --jobs must be at least 1")
     force = bool(progress)
     quiet = progress is False
+    if reading and exhaustive:
+        raise UsageError("--reading plays whole games; it can't be used with --exhaustive")
     if exhaustive:
         check_node(story, path_to, "--path-to")
         bar = ProgressBar("exploring", force=force)
@@ -297,7 +300,11 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         return 1 if report.crash_count else 0
     if path_to is not None:
         raise UsageError("--path-to needs --exhaustive")
+    if reading:
+        return _reading(story, runs, seed, strategies, as_json, max_steps, start, values, force, quiet)
     for spec in strategies:
+        if spec.strip() == "patient":
+            raise UsageError("the patient strategy needs --reading (it plays recorded games)")
         try:
             pt.parse_strategy(spec, story)
         except ValueError as exc:
@@ -323,6 +330,34 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         if len(reports) > 1:
             _out(format_comparison(reports, story))
     return 1 if any(r.crash_count for r in reports) else 0
+
+
+def _reading(story: Story, runs: int, seed: int, strategies: list[str], as_json: bool, max_steps: int,
+             start: str | None, values: dict[str, Any], force: bool, quiet: bool) -> int:
+    """The reading report of each strategy: what a player reads and clicks (see reading.py)."""
+    from .reading import check_strategy, format_reading, reading
+
+    for spec in strategies:
+        try:
+            check_strategy(spec, story)
+        except ValueError as exc:
+            raise UsageError(f"{exc}, and patient") from None
+    reports = []
+    for spec in strategies:
+        bar = ProgressBar(f"reading ({spec})", force=force)
+        if quiet:
+            bar.enabled = False
+        try:
+            reports.append(reading(story, runs, seed, spec, max_steps=max_steps, start=start, values=values,
+                                   progress=bar))
+        finally:
+            bar.done()
+    if as_json:
+        data: Any = reports[0].to_dict() if len(reports) == 1 else {r.strategy: r.to_dict() for r in reports}
+        print(json.dumps(data, indent=2))
+    else:
+        sys.stdout.write("\n".join(format_reading(r) for r in reports))
+    return 1 if any(run.error for r in reports for run in r.runs) else 0
 
 
 def _combined(reports: list[Any]) -> dict[str, Any]:

@@ -292,7 +292,7 @@ class Game:
         """Take choice `index` of `opts`, which must be enabled (in `live`): `choose` without
         its checks and bookkeeping, for automated play."""
         self.log.append(index)
-        ch = self.opts[index]
+        ch = self.opts[index] if not self._present else self.options[index].choice
         self.uids.append(ch.uid)
         self._take(ch)
 
@@ -396,6 +396,7 @@ class Game:
         lazy = plan.lazy_nodes if self._lazy else None
         trace = self.trace
         trail = self._trail
+        tracking = trace is not None or trail is not None
         steps = 0
         while True:
             steps += 1
@@ -435,10 +436,11 @@ class Game:
                     target = forced
                     continue
             visits[target] += 1
-            if trail is not None:
-                trail.append(target)
-            if trace is not None:
-                trace.append(target)
+            if tracking:
+                if trail is not None:
+                    trail.append(target)
+                if trace is not None:
+                    trace.append(target)
             if node.effects is not None:
                 node.effects(self)
             if present:
@@ -503,39 +505,56 @@ class Game:
             raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
 
     def _offer(self, node: Node) -> bool:
-        """Work out the choices on offer at `node` (`opts`, `live` and, for players, `options`,
-        with labels, costs and the reasons disabled ones can't be taken); whether any can be."""
+        """Work out the choices on offer at `node`: for players, `options` (labels, costs, and
+        the reason a disabled one can't be taken); for automated play, `opts` and `live`, the
+        enabled ones' indices. Whether any can be taken."""
+        if not self._present:
+            return self._offer_to_machine(node)
+        options: list[Option] = []
+        enabled = False
+        once_used = self.once_used
+        for ch, cond, no_reason, cost, once, uid, _rng in node.offer:
+            if once and uid in once_used:
+                continue
+            if cost or not no_reason:
+                opt = self._option(len(options), ch)
+                if opt is None:
+                    continue
+                enabled = enabled or opt.enabled
+                options.append(opt)
+                continue
+            if cond is not None and not cond(self):
+                continue
+            index = len(options)
+            text = ch.const_text
+            if text is None:
+                opt = Option(index, ch.text(self), True, "", "", ch, ch.ref)
+            else:
+                # Nothing about this option can differ between visits, so it is made once.
+                opt = ch.shown.get(index)
+                if opt is None:
+                    opt = ch.shown[index] = Option(index, text, True, "", "", ch, ch.ref)
+            enabled = True
+            options.append(opt)
+        if node.is_hub:
+            for row in self._hub_events(node):
+                opt = self._option(len(options), row[1])
+                if opt is not None:
+                    enabled = enabled or opt.enabled
+                    options.append(opt)
+        self.options = options
+        return enabled
+
+    def _offer_to_machine(self, node: Node) -> bool:
+        # As _offer, in the same order of evaluation (so the same random draws), without
+        # Options: labels and reasons are rendered only where they draw random numbers.
         opts: list[Choice] = []
         live: list[int] = []
-        options: list[Option] = []
-        present = self._present
         draws = self._draws
         once_used = self.once_used
         v = self.v
         for ch, cond, no_reason, cost, once, uid, rng in node.offer:
             if once and uid in once_used:
-                continue
-            if present:
-                if cost or not no_reason:
-                    opt = self._option(len(opts), ch)
-                    if opt is None:
-                        continue
-                else:
-                    if cond is not None and not cond(self):
-                        continue
-                    index = len(opts)
-                    text = ch.const_text
-                    if text is None:
-                        opt = Option(index, ch.text(self), True, "", "", ch, ch.ref)
-                    else:
-                        # Nothing about this option can differ between visits, so it is made once.
-                        opt = ch.shown.get(index)
-                        if opt is None:
-                            opt = ch.shown[index] = Option(index, text, True, "", "", ch, ch.ref)
-                if opt.enabled:
-                    live.append(len(opts))
-                options.append(opt)
-                opts.append(ch)
                 continue
             enabled = True
             if cond is not None and not cond(self):
@@ -555,15 +574,6 @@ class Game:
         if node.is_hub:
             for row in self._hub_events(node):
                 ch, cond, no_reason, cost, rng = row[1], row[2], row[3], row[4], row[10]
-                if present:
-                    opt = self._option(len(opts), ch)
-                    if opt is None:
-                        continue
-                    if opt.enabled:
-                        live.append(len(opts))
-                    options.append(opt)
-                    opts.append(ch)
-                    continue
                 enabled = True
                 if cond is not None and not cond(self):
                     if no_reason:
@@ -581,8 +591,6 @@ class Game:
                 opts.append(ch)
         self.opts = opts
         self.live = live
-        if present:
-            self.options = options
         return bool(live)
 
     def _option(self, index: int, ch: Choice) -> Option | None:
@@ -737,7 +745,7 @@ class Game:
         # list of nodes the choice enters (filled in as it runs), and undo counts them back.
         return (
             list(self.v), [], self.turn, self.rng, self.node, self.hub,
-            self.passage, self.options, self.opts, self.live, set(self.once_used), dict(self.ev_count),
+            self.passage, self.options, set(self.once_used), dict(self.ev_count),
             dict(self.ev_last), dict(self.ev_forced), self.fired, dict(self.char_endings), self.ending,
             len(self.history), len(self.log), len(self.transcript), len(self.outcomes),
             self.notices,
@@ -748,7 +756,7 @@ class Game:
         for node in s[1]:
             visits[node] -= 1
         (self.v, _entered, self.turn, self.rng, self.node, self.hub, self.passage,
-         self.options, self.opts, self.live, self.once_used, self.ev_count, self.ev_last, self.ev_forced,
+         self.options, self.once_used, self.ev_count, self.ev_last, self.ev_forced,
          self.fired, self.char_endings, self.ending, n_hist, n_log, n_tr, n_out, self.notices) = s
         del self.history[n_hist:]
         del self.log[n_log:]
@@ -856,8 +864,7 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     game.passage = [str(p) for p in data["passage"]]
     node = story.node_at(game.node)
     game.options = _restore_options(story, node, data["options"])
-    game.opts = [o.choice for o in game.options]
-    game.live = [o.index for o in game.options if o.enabled]
+    game.opts, game.live = [], []  # for automated play, which a restored game is not
     game.once_used = set()
     for key in data["once_used"]:
         node_id, _, which = str(key).rpartition("#")

@@ -7,6 +7,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "straight-and-narrow"
 
 
-def read_files(root: Path) -> list[tuple[str, bytes]]:
+def read_files(root: Path, overlay: Mapping[str, bytes] | None = None) -> list[tuple[str, bytes]]:
     """The story's files as (relative path, bytes), story.yaml first; StoryError lists every
-    file refused (not an ordinary file, too large, a link out of the folder, unreadable)."""
+    file refused (not an ordinary file, too large, a link out of the folder, unreadable).
+
+    `overlay` maps relative paths to text to use instead of what is on disk (an editor's unsaved
+    buffers); a YAML file it names that isn't on disk yet is read as if it were.
+    """
     if root.is_file():
         root = root.parent
     if not root.is_dir():
@@ -52,9 +57,17 @@ def read_files(root: Path) -> list[tuple[str, bytes]]:
         try:
             out.append((rel, read_bounded(p, MAX_FILE_BYTES)))
         except FileRefused as exc:
+            if overlay and rel in overlay:
+                continue
             problems.append(Problem(rel, 1, 1, str(exc)))
     if problems:
         raise StoryError(problems)
+    if overlay:
+        out = [(rel, overlay.get(rel, data)) for rel, data in out]
+        known = {rel for rel, _ in out}
+        out.extend((rel, data) for rel, data in overlay.items()
+                   if rel not in known and rel.endswith((".yaml", ".yml")) and not rel.startswith(("/", "../")))
+        out.sort(key=lambda f: (f[0] != "story.yaml", f[0]))
     return out
 
 
@@ -101,22 +114,24 @@ def _cache_write(path: Path, value: Any) -> None:
         pass  # a cache that can't be written only costs speed
 
 
-def check(root: Path | str, *, cache_dir: Path | None | bool = None) -> tuple[Story | None, list[Problem]]:
-    """Load and check a story: (story or None, every error and warning)."""
+def check(root: Path | str, *, cache_dir: Path | None | bool = None,
+          overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
+    """Load and check a story: (story or None, every error and warning); `overlay` as in read_files."""
     # Loading makes millions of small objects that all live on; the cyclic garbage collector
     # would rescan them again and again for nothing, so it rests while a story loads.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check(Path(root), cache_dir)
+        return _check(Path(root), cache_dir, overlay)
     finally:
         if enabled:
             gc.enable()
 
 
-def _check(root: Path, cache_dir: Path | None | bool) -> tuple[Story | None, list[Problem]]:
+def _check(root: Path, cache_dir: Path | None | bool,
+           overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
     try:
-        files = read_files(root)
+        files = read_files(root, overlay)
     except StoryError as exc:
         return None, exc.problems
     digest = content_hash(files)

@@ -212,9 +212,20 @@ class Story:
         return found
 
     def compile_all(self) -> None:
-        """Compile every node now (games otherwise compile each node when first reached)."""
-        for i in range(len(self.nodes)):
-            self.node_at(i)
+        """Compile every node now (games otherwise compile each node when first reached), for
+        a story that is to be played many times in this process (playtests, servers).
+
+        The compiled nodes then live as long as the process, so they go to the collector's
+        permanent generation: otherwise every full collection would walk them all again."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for i in range(len(self.nodes)):
+                self.node_at(i)
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
 
     def node(self, node_id: str) -> Node:
         """The node with this full id (KeyError if there is none)."""

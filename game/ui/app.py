@@ -21,7 +21,7 @@ from textual.screen import Screen
 
 from ..engine import Game, Problem, Story, check
 from ..engine.textsafe import terminal_safe
-from .session import Session
+from ..session import Session
 from .watch import fingerprint
 
 if TYPE_CHECKING:

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import NamedTuple
 
-from textual import work
 from textual.await_complete import AwaitComplete
-from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
-from textual.css.query import NoMatches
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.theme import ThemeProvider
+
+from . import textual_private
 
 
 class Command(NamedTuple):
@@ -40,10 +40,10 @@ class GameCommands(Provider):
                 yield Hit(score, matcher.highlight(command.name), command.run, help=command.help)
 
 
-class SafeCommandPalette(CommandPalette):
-    """The command palette, minus four crashes seen in Textual 8.2 when keys come in a burst:
+class SafeCommandPalette(textual_private.PaletteGuards, CommandPalette):
+    """The command palette, minus three crashes seen in Textual 8.2 when keys come in a burst:
     a page key before its list is drawn raises KeyError, a second Enter dismisses it twice, and
-    a search starting or finishing as the palette closes finds its list already gone."""
+    a search finishing as the palette closes finds its list already gone."""
 
     def dismiss(self, result: object = None) -> AwaitComplete:
         # Two Enters in one burst select twice; the second would pop the screen underneath.
@@ -51,27 +51,6 @@ class SafeCommandPalette(CommandPalette):
             return AwaitComplete(asyncio.sleep(0))
         return super().dismiss(result)  # type: ignore[arg-type]
 
-    def _watch__list_visible(self) -> None:
-        if self.query(CommandList) and self.query("#--input"):
-            super()._watch__list_visible()
-
-    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
-    async def _gather_commands(self, search_value: str) -> None:
-        # A search that starts as the palette closes finds its list already gone (Textual 8.2
-        # raises NoMatches from the worker, which ends the app): then there is nothing to show.
-        gather = getattr(CommandPalette._gather_commands, "__wrapped__", None)
-        if gather is None or not self.query(CommandList):
-            return
-        try:
-            await gather(self, search_value)
-        except NoMatches:
-            pass
-
-    def _action_command_list(self, action: str) -> None:
-        try:
-            super()._action_command_list(action)
-        except KeyError:
-            pass  # the list isn't drawn yet: the key does nothing, as it would have a frame later
 
 
 def theme_palette() -> SafeCommandPalette:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..engine import Game, Story, Variable
 from ..engine.textsafe import one_line
+from ..profile import approach_variables
 
 SPARKS = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -245,12 +246,6 @@ def story_variables(story: Story) -> list[Variable]:
     clock = clock_slots(story)
     return [v for v in story.variables
             if v.character is None and v.display != "hidden" and v.slot not in clock]
-
-
-def approach_variables(story: Story) -> list[Variable]:
-    """Counters of the player's way of working: story-level whole numbers named `*_actions`."""
-    return [v for v in story.variables
-            if v.character is None and v.type == "int" and v.name.endswith("_actions")]
 
 
 def groups(story: Story) -> list[str]:

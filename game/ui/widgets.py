@@ -27,10 +27,10 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option as ListOption
 
+from ..choices import Numbered
 from ..engine import Game, Notice, Variable
 from ..engine.textsafe import terminal_safe
-from . import render
-from .choices import Numbered
+from . import render, textual_private
 
 # Long lines are hard to read: the transcript wraps at this width however wide the terminal
 # (unless the player's settings say otherwise).
@@ -81,23 +81,16 @@ class QuickScrollBar(ScrollBar):
 
 
 class QuickScrollbars:
-    """Mixin for a scrollable widget: its vertical scrollbar is a `QuickScrollBar`.
-
-    This takes the place of Textual's own property, with the same private attribute and call to
-    start the bar; should a Textual release change those, the widget keeps Textual's bar."""
-
-    _vertical_scrollbar: ScrollBar | None
+    """Mixin for a scrollable widget: its vertical scrollbar is a `QuickScrollBar`, where
+    Textual's private hooks allow it (see textual_private); otherwise Textual's own bar."""
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
-        if not hasattr(self, "_vertical_scrollbar") or not hasattr(self.app, "_start_widget"):  # type: ignore[attr-defined]
+        bar = textual_private.own_vertical_scrollbar(
+            self, lambda: QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical))  # type: ignore[attr-defined]
+        if bar is None:
             return super().vertical_scrollbar  # type: ignore[misc, no-any-return]
-        if self._vertical_scrollbar is None:
-            bar = QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)  # type: ignore[attr-defined]
-            bar.display = False
-            self._vertical_scrollbar = bar
-            self.app._start_widget(self, bar)  # type: ignore[attr-defined]
-        return self._vertical_scrollbar
+        return bar
 
 
 class CaseloadScroll(QuickScrollbars, VerticalScroll):
@@ -239,11 +232,8 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
         if size != self.virtual_size:
             # The transcript's box never depends on its length, so a longer transcript needs no
             # layout of the screen (which setting `virtual_size` asks for), only new scrollbars.
-            if hasattr(self, "_scroll_update"):
-                self.set_reactive(Transcript.virtual_size, size)
-                self._scroll_update(size)
-            else:  # a Textual without it: the plain way, with a layout
-                self.virtual_size = size
+            if not textual_private.grow_without_layout(self, Transcript.virtual_size, size):
+                self.virtual_size = size  # the public way, with a layout
         self.refresh()
         self._check_more()
 
@@ -349,7 +339,7 @@ def _common_prefix(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]
     return i
 
 
-class SafeOptionList(OptionList):
+class SafeOptionList(textual_private.PageKeyGuard, OptionList):
     """An OptionList that survives being squeezed to no width at all (Textual 8.2 divides by
     the width when measuring wrapped options, which a 20-column terminal can make zero) and
     page keys that arrive before its options are laid out."""
@@ -359,13 +349,6 @@ class SafeOptionList(OptionList):
             return self.option_count
         return super().get_content_height(container, viewport, width)
 
-    def _move_page(self, direction: int) -> None:
-        # A page key that arrives before new options are laid out finds no line for the
-        # highlight (Textual 8.2 raises KeyError); the key does nothing, as a frame later.
-        try:
-            super()._move_page(direction)  # type: ignore[arg-type]
-        except (KeyError, IndexError):
-            pass
 
 
 class ChoiceList(SafeOptionList):

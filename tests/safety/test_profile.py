@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from game.ui.profile import PROFILE_NAME, Profile
+from game.profile import PROFILE_NAME, Profile
 
 
 def test_a_fifo_profile_is_refused_without_blocking(tmp_path):

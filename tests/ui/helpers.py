@@ -33,7 +33,7 @@ def transcript_text(app: StraightApp) -> str:
 
 def key_for(app: StraightApp, text: str) -> str:
     """The number key of the choice shown with this text."""
-    from game.ui.choices import numbered
+    from game.choices import numbered
 
     for number, option, _ends_turn in numbered(app.session.game):
         if option.text == text:

@@ -142,7 +142,7 @@ async def test_a_full_disk_gives_a_message_and_keeps_the_last_good_save(build, s
         def full(path, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr("game.ui.session.atomic_write", full)
+        monkeypatch.setattr("game.session.atomic_write", full)
         await pilot.press("1")
         app.session.flush()
         await pilot.pause()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from game.engine import Game, load_story
+from game.profile import PROFILE_NAME, Profile
+from game.session import Session
 from game.ui import render
-from game.ui.profile import PROFILE_NAME, Profile
-from game.ui.session import Session
 
 from .conftest import UI_STORY
 

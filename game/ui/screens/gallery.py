@@ -8,8 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from ...engine import Story
+from ...profile import Profile
 from .. import render
-from ..profile import Profile
 from .dialogs import BackScreen
 
 

@@ -11,10 +11,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ...choices import by_number, choice_key, early_end, early_end_question, numbered
 from ...engine import ChoiceError, Ending, Game, Option, SaveError, StoryRuntimeError
 from ...engine.saves import QUICKSAVE
 from ..app import GameChanged
-from ..choices import by_number, choice_key, early_end, early_end_question, numbered
 from ..commands import Command
 from ..containers import BackgroundOnly, Row
 from ..widgets import CaseloadScroll, CaseloadView, ChoiceList, NoticeLine, StatusLine, Transcript

@@ -13,8 +13,8 @@ from textual.widgets import Footer, Static
 
 from ...engine import Game, Variable
 from ...engine.textsafe import terminal_safe
+from ...profile import run_key
 from .. import render
-from ..profile import run_key
 from .dialogs import BackScreen
 
 

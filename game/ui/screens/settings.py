@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, Select, Static
 
-from ..profile import TEXT_WIDTHS
+from ...profile import TEXT_WIDTHS
 from .dialogs import close
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..engine import Game, Option
-from ..engine.story import END_TURN
+from .engine import Game, Option
+from .engine.story import END_TURN
 
 # Keys 1-9 choose; a tenth choice and later are taken with the arrows and Enter.
 KEYED = 9

@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..engine import Game, SaveError
-from ..engine.files import FileMissing, FileRefused, read_bounded
-from ..engine.saves import atomic_write, parse_json
-from .render import approach_variables
+from .engine import Game, SaveError, Story, Variable
+from .engine.files import FileMissing, FileRefused, read_bounded
+from .engine.saves import atomic_write, parse_json
 
 PROFILE_NAME = ".profile.json"
 PROFILE_FORMAT = "straight-and-narrow-profile"
@@ -91,14 +90,13 @@ class Profile:
 
     def setting(self, name: str) -> bool | int:
         """A setting's value, or its default when unset or unreadable."""
-        default = SETTINGS[name]
+        default: bool | int = SETTINGS[name]
         settings = self.data.get("settings")
         value = settings.get(name) if isinstance(settings, dict) else None
-        if type(value) is not type(default):
-            return default
-        if name == "text_width" and value not in TEXT_WIDTHS:
-            return default
-        return value  # type: ignore[return-value]
+        usable = type(value) is type(default) and (name != "text_width" or value in TEXT_WIDTHS)
+        if usable and isinstance(value, bool | int):
+            return value
+        return default
 
     def set_setting(self, name: str, value: bool | int) -> None:
         if name not in SETTINGS:
@@ -118,7 +116,8 @@ class Profile:
             entry["endings"] = {}
         if not isinstance(entry.get("runs"), list):
             entry["runs"] = []
-        return entry
+        result: dict[str, Any] = entry
+        return result
 
     def endings_seen(self, story_id: str) -> dict[str, dict[str, Any]]:
         """Ending id -> {title, category, character, count, first_seen}."""
@@ -204,3 +203,9 @@ class Profile:
 
 def _empty() -> dict[str, Any]:
     return {"format": PROFILE_FORMAT, "version": PROFILE_VERSION, "stories": {}}
+
+
+def approach_variables(story: Story) -> list[Variable]:
+    """Counters of the player's way of working: story-level whole numbers named `*_actions`."""
+    return [v for v in story.variables
+            if v.character is None and v.type == "int" and v.name.endswith("_actions")]

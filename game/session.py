@@ -14,8 +14,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..engine import Ending, Game, Problem, SaveError, Story
-from ..engine.saves import (
+from .choices import choice_key
+from .engine import Ending, Game, Problem, SaveError, Story
+from .engine.saves import (
     AUTOSAVE,
     QUICKSAVE,
     SaveSlot,
@@ -29,7 +30,6 @@ from ..engine.saves import (
     slot_path,
     write_save,
 )
-from .choices import choice_key
 from .profile import Profile, ProfileError
 
 if TYPE_CHECKING:
