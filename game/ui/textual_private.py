@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from textual import work
 from textual.geometry import Size
 from textual.scrollbar import ScrollBar
 
@@ -70,6 +71,19 @@ class PageKeyGuard:
             pass
 
 
+def _palette_gather() -> tuple[Any, str]:
+    """The palette's command search, undecorated, and its worker group (None if renamed)."""
+    from textual.command import CommandPalette
+
+    method = getattr(CommandPalette, "_gather_commands", None)
+    group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", None)
+    gather = getattr(method, "__wrapped__", None)
+    return (gather, group) if gather is not None and isinstance(group, str) else (None, "")
+
+
+_GATHER, _GATHER_GROUP = _palette_gather()
+
+
 class PaletteGuards:
     """Mixin for the command palette: its list shown or moved after it is gone (a search that
     finishes as the palette closes, a page key before the list is drawn) does nothing."""
@@ -82,6 +96,21 @@ class PaletteGuards:
 
         if self.query(CommandList) and self.query("#--input"):  # type: ignore[attr-defined]
             super()._watch__list_visible()  # type: ignore[misc]
+
+    if ENABLED and _GATHER is not None:
+        @work(exclusive=True, group=_GATHER_GROUP)
+        async def _gather_commands(self, search_value: str) -> None:
+            # A search that starts as the palette closes finds its list already gone (NoMatches
+            # from the worker ends the app): then there is nothing to show.
+            from textual.command import CommandList
+            from textual.css.query import NoMatches
+
+            if not self.query(CommandList):  # type: ignore[attr-defined]
+                return
+            try:
+                await _GATHER(self, search_value)
+            except NoMatches:
+                pass
 
     def _action_command_list(self, action: str) -> None:
         if not ENABLED:
