@@ -35,8 +35,9 @@ def numbered(game: Game) -> list[Numbered]:
     the choices that end the turn moved to the end."""
     options = game.choices
     early = [ends_turn(o) for o in options]
-    order = ([o for o, e in zip(options, early, strict=True) if not e]
-             + [o for o, e in zip(options, early, strict=True) if e])
+    order = [o for o, e in zip(options, early, strict=True) if not e] + [
+        o for o, e in zip(options, early, strict=True) if e
+    ]
     return [Numbered(n if n <= KEYED else 0, o, ends_turn(o)) for n, o in enumerate(order, 1)]
 
 

@@ -30,8 +30,9 @@ def number_prompt(count: int) -> str:
 class PlainGame:
     """Drives a Game from lines of text; every choice is autosaved."""
 
-    def __init__(self, game: Game, saves_dir: Path, out: IO[str], width: int = 78,
-                 watch: Path | None = None) -> None:
+    def __init__(
+        self, game: Game, saves_dir: Path, out: IO[str], width: int = 78, watch: Path | None = None
+    ) -> None:
         self.game = game
         self.saves_dir = saves_dir
         self.out = out
@@ -130,8 +131,10 @@ class PlainGame:
         self.stamp = stamp
         story, problems = check(self.watch)
         if story is None:
-            self.say("(The story files changed but have errors; you are still playing the "
-                     "version you had. Fix them and the game reloads at the next prompt.)")
+            self.say(
+                "(The story files changed but have errors; you are still playing the "
+                "version you had. Fix them and the game reloads at the next prompt.)"
+            )
             for p in problems:
                 if p.severity == "error":
                     self.say(f"  {one_line(str(p))}")
@@ -139,9 +142,11 @@ class PlainGame:
         try:
             moved = Game.from_dict(story, self.game.to_dict())
         except SaveError as exc:
-            self.say(f"(The story changed, but your place in it no longer exists: "
-                     f"{one_line(str(exc))}. You are still playing the version you had; "
-                     "start a new game for the new one.)")
+            self.say(
+                f"(The story changed, but your place in it no longer exists: "
+                f"{one_line(str(exc))}. You are still playing the version you had; "
+                "start a new game for the new one.)"
+            )
             return False
         self.game = moved
         self.say("(Story reloaded: the changes show from the next passage on.)")
@@ -288,8 +293,10 @@ def outcome_lines(game: Game) -> list[str]:
             if min(values) == max(values):
                 lines.append(f"  {var.label}: {now}, no change")
             else:
-                lines.append(f"  {var.label}: from {first} to {now} "
-                             f"(lowest {render.number(min(values))}, highest {render.number(max(values))})")
+                lines.append(
+                    f"  {var.label}: from {first} to {now} "
+                    f"(lowest {render.number(min(values))}, highest {render.number(max(values))})"
+                )
 
     for char in story.characters:
         block(char.name, render.character_variables(story, char.id))
@@ -339,8 +346,7 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
     return fingerprint(root)
 
 
-def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str],
-              watch: Path | None = None) -> int:
+def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str], watch: Path | None = None) -> int:
     """Play until an ending, 'quit' or end of input; returns the exit code (1 when the game
     ends with progress that could not be saved). With `watch`, the story in that folder is
     reloaded between prompts whenever its files change."""

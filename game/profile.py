@@ -155,8 +155,13 @@ class Profile:
             end = by_id.get(eid)
             if end is None or eid in seen:
                 continue
-            seen[eid] = {"title": end.title, "category": end.category, "character": end.character,
-                         "count": 0, "first_seen": time.strftime("%Y-%m-%d %H:%M")}
+            seen[eid] = {
+                "title": end.title,
+                "category": end.category,
+                "character": end.character,
+                "count": 0,
+                "first_seen": time.strftime("%Y-%m-%d %H:%M"),
+            }
             new = True
         return new
 
@@ -175,16 +180,18 @@ class Profile:
             item = entry["endings"].get(eid)
             if isinstance(item, dict):
                 item["count"] = int(item.get("count", 0) or 0) + 1
-        entry["runs"].append({
-            "key": key,
-            "finished_at": time.strftime("%Y-%m-%d %H:%M"),
-            "ending": game.ending.id,
-            "title": game.ending.title,
-            "category": game.ending.category,
-            "characters": {cid: e.id for cid, e in game.character_endings().items()},
-            "approach": {v.name: game.v[v.slot] for v in approach_variables(story)},
-            "turns": game.turn,
-        })
+        entry["runs"].append(
+            {
+                "key": key,
+                "finished_at": time.strftime("%Y-%m-%d %H:%M"),
+                "ending": game.ending.id,
+                "title": game.ending.title,
+                "category": game.ending.category,
+                "characters": {cid: e.id for cid, e in game.character_endings().items()},
+                "approach": {v.name: game.v[v.slot] for v in approach_variables(story)},
+                "turns": game.turn,
+            }
+        )
         del entry["runs"][:-MAX_RUNS]
         return True
 
@@ -207,5 +214,6 @@ def _empty() -> dict[str, Any]:
 
 def approach_variables(story: Story) -> list[Variable]:
     """Counters of the player's way of working: story-level whole numbers named `*_actions`."""
-    return [v for v in story.variables
-            if v.character is None and v.type == "int" and v.name.endswith("_actions")]
+    return [
+        v for v in story.variables if v.character is None and v.type == "int" and v.name.endswith("_actions")
+    ]

@@ -34,7 +34,9 @@ from .engine.textsafe import one_line, terminal_safe
 if TYPE_CHECKING:
     from aiohttp import web
 
-EXTRA_MISSING = "playing in a browser needs the web extra: pip install '.[web]' (or pip install textual-serve)"
+EXTRA_MISSING = (
+    "playing in a browser needs the web extra: pip install '.[web]' (or pip install textual-serve)"
+)
 SESSION_COOKIE = "iom_session"
 SESSIONS_FOLDER = "web-sessions"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{24}")
@@ -233,8 +235,14 @@ class _TerminalSafeWriter(io.TextIOBase):
 class GameServer:
     """The web server: one page, one game process per websocket (browser tab)."""
 
-    def __init__(self, story_dir: Path, saves_dir: Path, *, per_session: bool = False,
-                 title: str = "Straight and Narrow") -> None:
+    def __init__(
+        self,
+        story_dir: Path,
+        saves_dir: Path,
+        *,
+        per_session: bool = False,
+        title: str = "Straight and Narrow",
+    ) -> None:
         self.story_dir = story_dir
         self.saves_dir = saves_dir
         self.per_session = per_session
@@ -249,32 +257,42 @@ class GameServer:
         # textual-serve's own script, terminal stylesheet and font.
         static = Path(textual_serve.__file__).resolve().parent / "static"
         app = web.Application()
-        app.add_routes([
-            web.get("/", self.handle_page),
-            web.get("/favicon.svg", self.handle_favicon),
-            web.get("/favicon.ico", self.handle_favicon),
-            web.get("/ws", self.handle_websocket),
-            web.static("/static", static),
-        ])
+        app.add_routes(
+            [
+                web.get("/", self.handle_page),
+                web.get("/favicon.svg", self.handle_favicon),
+                web.get("/favicon.ico", self.handle_favicon),
+                web.get("/ws", self.handle_websocket),
+                web.static("/static", static),
+            ]
+        )
         app.on_shutdown.append(self._close_sockets)
         return app
 
     async def handle_page(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        response = web.Response(text=render_page(self.title, _font_size(request.query.get("fontsize"))),
-                                content_type="text/html")
+        response = web.Response(
+            text=render_page(self.title, _font_size(request.query.get("fontsize"))), content_type="text/html"
+        )
         response.headers["Cache-Control"] = "no-store"
         if self.per_session and not _SESSION_ID.fullmatch(request.cookies.get(SESSION_COOKIE, "")):
-            response.set_cookie(SESSION_COOKIE, new_session_id(), max_age=_COOKIE_MAX_AGE, path="/",
-                                httponly=True, samesite="Strict")
+            response.set_cookie(
+                SESSION_COOKIE,
+                new_session_id(),
+                max_age=_COOKIE_MAX_AGE,
+                path="/",
+                httponly=True,
+                samesite="Strict",
+            )
         return response
 
     async def handle_favicon(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        return web.Response(text=FAVICON_SVG, content_type="image/svg+xml",
-                            headers={"Cache-Control": "max-age=86400"})
+        return web.Response(
+            text=FAVICON_SVG, content_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+        )
 
     def saves_for(self, request: web.Request) -> Path:
         """Where the game opened by this request keeps its saves."""
@@ -305,11 +323,18 @@ class GameServer:
         async def close() -> None:
             await websocket.close()
 
-        service = AppService(game_command(self.story_dir, saves), write_bytes=websocket.send_bytes,
-                             write_str=websocket.send_str, close=close, download_manager=DownloadManager())
+        service = AppService(
+            game_command(self.story_dir, saves),
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=close,
+            download_manager=DownloadManager(),
+        )
         try:
             try:
-                await service.start(_size(request.query.get("width"), 80), _size(request.query.get("height"), 24))
+                await service.start(
+                    _size(request.query.get("width"), 80), _size(request.query.get("height"), 24)
+                )
             except OSError as exc:
                 sys.stderr.write(f"iom: can't start a game: {one_line(exc.strerror or str(exc))}\n")
                 await websocket.close()
@@ -340,7 +365,12 @@ class GameServer:
                 await service.send_bytes(data.encode("utf-8", "replace"))
             elif kind == "resize" and isinstance(data, dict):
                 width, height = data.get("width"), data.get("height")
-                if isinstance(width, int) and isinstance(height, int) and 0 < width < 1000 and 0 < height < 1000:
+                if (
+                    isinstance(width, int)
+                    and isinstance(height, int)
+                    and 0 < width < 1000
+                    and 0 < height < 1000
+                ):
                     await service.set_terminal_size(width, height)
             elif kind == "ping" and isinstance(data, str):
                 await websocket.send_json(["pong", data])
@@ -375,15 +405,19 @@ async def _serve(server: GameServer, host: str, port: int) -> int:
             await site.start()
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ServeError(f"port {port} on {one_line(host)} is already in use; choose another with --port") from None
+                raise ServeError(
+                    f"port {port} on {one_line(host)} is already in use; choose another with --port"
+                ) from None
             # asyncio's own wording repeats the address; the system's names only the reason.
             reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
             raise ServeError(f"can't listen on {one_line(host)} port {port}: {one_line(reason)}") from None
         bound = runner.addresses[0][1] if runner.addresses else port
-        sys.stdout.write(f"Serving Straight and Narrow at {display_url(one_line(host), bound)}\n"
-                         f"Saves: {one_line(str(server.saves_dir))}"
-                         f"{' (a private folder for each browser)' if server.per_session else ''}\n"
-                         "Press Ctrl+C to stop.\n")
+        sys.stdout.write(
+            f"Serving Straight and Narrow at {display_url(one_line(host), bound)}\n"
+            f"Saves: {one_line(str(server.saves_dir))}"
+            f"{' (a private folder for each browser)' if server.per_session else ''}\n"
+            "Press Ctrl+C to stop.\n"
+        )
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -400,15 +434,19 @@ async def _serve(server: GameServer, host: str, port: int) -> int:
     return 0
 
 
-def serve(*, story_dir: Path, saves_dir: Path, host: str = "127.0.0.1", port: int = 8000,
-          per_session: bool = False) -> int:
+def serve(
+    *, story_dir: Path, saves_dir: Path, host: str = "127.0.0.1", port: int = 8000, per_session: bool = False
+) -> int:
     """Serve the game until Ctrl+C; returns the exit status (one line on stderr when it can't)."""
     try:
         if not 0 <= port <= 65535:
             raise ServeError(f"--port must be between 1 and 65535 (0 picks a free one), not {port}", 2)
         if not per_session and not is_loopback(host):
-            raise ServeError(f"serving on {one_line(host)} would let every visitor share one autosave and "
-                             "each other's saves; add --per-session, or serve on 127.0.0.1", 2)
+            raise ServeError(
+                f"serving on {one_line(host)} would let every visitor share one autosave and "
+                "each other's saves; add --per-session, or serve on 127.0.0.1",
+                2,
+            )
         try:
             import aiohttp  # noqa: F401
             import textual_serve.app_service  # noqa: F401
@@ -443,4 +481,6 @@ def _check_story(story_dir: Path) -> None:
         for problem in exc.problems:
             if problem.severity == "error":
                 sys.stderr.write(f"{terminal_safe(str(problem))}\n")
-        raise ServeError(f"the story in {one_line(str(story_dir))} has errors; fix them and try again") from None
+        raise ServeError(
+            f"the story in {one_line(str(story_dir))} has errors; fix them and try again"
+        ) from None

@@ -52,8 +52,14 @@ def _now(work: Callable[[], None]) -> None:
 class Session:
     """One player's session: the story, the current game, autosaves and the profile."""
 
-    def __init__(self, story_dir: Path, saves_dir: Path, seed: int, story: Story | None = None,
-                 problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self,
+        story_dir: Path,
+        saves_dir: Path,
+        seed: int,
+        story: Story | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
         self.story_dir = Path(story_dir)
         self.saves_dir = Path(saves_dir)
         self.seed = seed

@@ -153,13 +153,17 @@ def _bare_walk(story, steps: int = 300_000) -> float:
 def run(kind: str, root: Path, cache: Path) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--measure", kind, str(root), str(cache)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(proc.stdout)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the best is shown")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
@@ -182,13 +186,21 @@ def main() -> None:
             walk = run("walk", root, cache)
             print(f"== {n:,} nodes, {size / 1e6:.1f} MB of YAML in {len(list(root.glob('*.yaml')))} files")
             print(f"  (a) bare yaml.load (CSafeLoader): {bare:.3f} s")
-            print(f"      cold load + check:            {cold:.3f} s  ({cold / bare:.2f}x bare; target <= 1.25x)")
-            print(f"  (b) warm load from cache:         {warm:.3f} s  ({warm / cold:.3f}x cold; target <= 0.1x)")
-            print(f"  (c) random walk:                  {walk['steps_per_second']:,.0f} steps/s (target >= 200,000); "
-                  f"a bare Python loop over the same graph: {walk['bare_steps_per_second']:,.0f}/s")
+            print(
+                f"      cold load + check:            {cold:.3f} s  ({cold / bare:.2f}x bare; target <= 1.25x)"
+            )
+            print(
+                f"  (b) warm load from cache:         {warm:.3f} s  ({warm / cold:.3f}x cold; target <= 0.1x)"
+            )
+            print(
+                f"  (c) random walk:                  {walk['steps_per_second']:,.0f} steps/s (target >= 200,000); "
+                f"a bare Python loop over the same graph: {walk['bare_steps_per_second']:,.0f}/s"
+            )
             print(f"      compiling every node first:   {walk['compile_all_seconds']:.3f} s")
-            print(f"  (d) peak memory: cold load {max(c['peak_mb'] for c in colds):.0f} MB, "
-                  f"warm load {max(w['peak_mb'] for w in warms):.0f} MB, walk {walk['peak_mb']:.0f} MB")
+            print(
+                f"  (d) peak memory: cold load {max(c['peak_mb'] for c in colds):.0f} MB, "
+                f"warm load {max(w['peak_mb'] for w in warms):.0f} MB, walk {walk['peak_mb']:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ main(sys.argv[1:])
 
 def _start_once(code: str, env: dict[str, str]) -> float:
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     if out.returncode != 0 or not lines:
         raise SystemExit(f"the child failed:\n{out.stdout}\n{out.stderr}")
@@ -73,8 +74,13 @@ def bench_start(runs: int) -> None:
     # One terminal size for both apps, as a real terminal gives: with no terminal to ask, Rich's
     # console assumes 80x25 and the headless driver 80x24, and the difference makes every app
     # lay out and draw its first screen a second time before Ready, which a player never sees.
-    env = dict(os.environ, TEXTUAL_DRIVER="textual.drivers.headless_driver:HeadlessDriver",
-               PYTHONPATH=str(ROOT), COLUMNS="80", LINES="24")
+    env = dict(
+        os.environ,
+        TEXTUAL_DRIVER="textual.drivers.headless_driver:HeadlessDriver",
+        PYTHONPATH=str(ROOT),
+        COLUMNS="80",
+        LINES="24",
+    )
     # Measure as players run it: with compiled bytecode cached, as Python does by default and
     # pip does on install (Textual's own modules are always compiled in site-packages).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -94,8 +100,10 @@ def bench_start(runs: int) -> None:
     print(f"start-up to Ready, median of {runs} runs:")
     print(f"  bare Textual app   {b * 1000:7.1f} ms   (min {min(bare) * 1000:.1f})")
     print(f"  iom play           {g * 1000:7.1f} ms   (min {min(ours) * 1000:.1f})")
-    print(f"  ratio              {g / b:7.2f} x   (target <= 1.3; of the fastest runs "
-          f"{min(ours) / min(bare):.2f} x, median of each pair's {paired:.2f} x)")
+    print(
+        f"  ratio              {g / b:7.2f} x   (target <= 1.3; of the fastest runs "
+        f"{min(ours) / min(bare):.2f} x, median of each pair's {paired:.2f} x)"
+    )
 
 
 async def _repaint(choices: int, size: tuple[int, int], passages: int) -> list[tuple[float, float]]:
@@ -129,8 +137,9 @@ async def _repaint(choices: int, size: tuple[int, int], passages: int) -> list[t
             def timed_take(index: int) -> None:
                 start, cpu = time.perf_counter(), time.thread_time()
                 take(index)
-                app.call_after_refresh(lambda: timings.append((time.perf_counter() - start,
-                                                               time.thread_time() - cpu)))
+                app.call_after_refresh(
+                    lambda: timings.append((time.perf_counter() - start, time.thread_time() - cpu))
+                )
 
             screen.take = timed_take  # type: ignore[method-assign]
             base = len(game.log)
@@ -153,14 +162,20 @@ def bench_repaint(choices: int, passages: int) -> None:
         wall = sorted(t * 1000 for t, _ in timings)
         cpu = sorted(c * 1000 for _, c in timings)
         print(f"choice to repaint, {passages}-passage transcript, {size[0]}x{size[1]}, {len(wall)} choices:")
-        print(f"  wall clock   median {statistics.median(wall):6.1f} ms   p90 {wall[int(len(wall) * 0.9)]:6.1f} ms"
-              f"   max {wall[-1]:6.1f} ms   (target: median <= 16)")
-        print(f"  UI thread    median {statistics.median(cpu):6.1f} ms   p90 {cpu[int(len(cpu) * 0.9)]:6.1f} ms"
-              f"   (CPU time: what the machine's other load can't inflate)")
+        print(
+            f"  wall clock   median {statistics.median(wall):6.1f} ms   p90 {wall[int(len(wall) * 0.9)]:6.1f} ms"
+            f"   max {wall[-1]:6.1f} ms   (target: median <= 16)"
+        )
+        print(
+            f"  UI thread    median {statistics.median(cpu):6.1f} ms   p90 {cpu[int(len(cpu) * 0.9)]:6.1f} ms"
+            f"   (CPU time: what the machine's other load can't inflate)"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7, help="start-up runs of each app")
     parser.add_argument("--choices", type=int, default=120, help="choices to time")
     parser.add_argument("--passages", type=int, default=500, help="passages already in the transcript")

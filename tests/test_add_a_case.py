@@ -22,19 +22,22 @@ GUIDE = ROOT / "docs" / "writing-stories.md"
 def recipe_files() -> dict[str, str]:
     """The recipe's files: its YAML blocks whose first line is '# case: PATH'."""
     text = GUIDE.read_text(encoding="utf-8")
-    section = text[text.index("### Add a case\n"):]
+    section = text[text.index("### Add a case\n") :]
     section = section[: section.index("\n### ", 1)]
     files = {}
     for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
         first = block.splitlines()[0]
         if first.startswith("# case: "):
-            files[first[len("# case: "):].strip()] = block
+            files[first[len("# case: ") :].strip()] = block
     return files
 
 
 def _digests(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,12 @@ def iom(*args, stdin=b"", env_extra=None, tmp_path=None):
     if env_extra:
         env.update(env_extra)
     return subprocess.run(
-        [sys.executable, "-m", "game", *args], input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=120
+        [sys.executable, "-m", "game", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
 
 
@@ -85,12 +90,16 @@ def test_plain_play_is_deterministic(tmp_path):
 
 
 def test_eof_saves_and_load_resumes(tmp_path):
-    first = iom("play", "--plain", "--story", str(SAMPLE), "--seed", "4", "--saves", str(tmp_path), stdin=b"1\n1\n2\n")
+    first = iom(
+        "play", "--plain", "--story", str(SAMPLE), "--seed", "4", "--saves", str(tmp_path), stdin=b"1\n1\n2\n"
+    )
     assert first.returncode == 0
     assert b"the game is saved" in first.stdout
     shown = first.stdout.decode().split("End of input")[0]
     last_passage = shown.strip().split("\n> ")[-2]
-    resumed = iom("play", "--plain", "--story", str(SAMPLE), "--saves", str(tmp_path), "--load", "autosave", stdin=b"")
+    resumed = iom(
+        "play", "--plain", "--story", str(SAMPLE), "--saves", str(tmp_path), "--load", "autosave", stdin=b""
+    )
     assert resumed.returncode == 0
     assert last_passage.strip().splitlines()[0] in resumed.stdout.decode()
 

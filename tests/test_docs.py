@@ -36,7 +36,7 @@ def _stories():
         first = block.splitlines()[0]
         if not first.startswith("# file: "):
             continue
-        path = first[len("# file: "):].strip()
+        path = first[len("# file: ") :].strip()
         if path == "story.yaml":
             stories.append({})
         stories[-1][path] = block

@@ -46,7 +46,9 @@ def test_very_large_file_is_refused_quickly(tmp_path):
 
 def test_cli_never_prints_a_traceback():
     for case in CORPUS[:: max(1, len(CORPUS) // 8)]:
-        out = subprocess.run([sys.executable, "-m", "game", "check", str(case)], capture_output=True, cwd=ROOT, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "game", "check", str(case)], capture_output=True, cwd=ROOT, timeout=60
+        )
         assert out.returncode == 1
         assert b"Traceback" not in out.stdout + out.stderr
         assert (case / "expected.txt").read_bytes().strip() in out.stdout

@@ -65,9 +65,16 @@ def test_plain_mode_asks_before_a_week_ends_with_hours_left(tmp_path):
 
 
 def test_plain_mode_follows_the_setting_not_to_ask(tmp_path):
-    (tmp_path / ".profile.json").write_text(json.dumps({
-        "format": "straight-and-narrow-profile", "version": 1, "stories": {},
-        "settings": {"confirm_end_turn": False}}))
+    (tmp_path / ".profile.json").write_text(
+        json.dumps(
+            {
+                "format": "straight-and-narrow-profile",
+                "version": 1,
+                "stories": {},
+                "settings": {"confirm_end_turn": False},
+            }
+        )
+    )
     plain, _out = _plain(UI_STORY, tmp_path)
     plain.command("1")
     plain.command("2")

@@ -87,12 +87,14 @@ def test_run_plain_reloads_between_prompts(tmp_path):
     root = _copy(tmp_path)
     story = load_story(root)
     out = io.StringIO()
-    steps = Typing([
-        (lambda: _edit(root, '"Day {day}. {hours} hours left."', '"Day {day}, reloaded."'), "1"),
-        (lambda: _edit(root, "Second time.", "Back again."), "2"),
-        (None, "yes"),
-        (None, "quit"),
-    ])
+    steps = Typing(
+        [
+            (lambda: _edit(root, '"Day {day}. {hours} hours left."', '"Day {day}, reloaded."'), "1"),
+            (lambda: _edit(root, "Second time.", "Back again."), "2"),
+            (None, "yes"),
+            (None, "quit"),
+        ]
+    )
     assert run_plain(Game(story, seed=1), tmp_path / "saves", steps, out, watch=root) == 0  # type: ignore[arg-type]
     text = out.getvalue()
     assert text.count("(Story reloaded") == 2
@@ -110,7 +112,9 @@ def test_a_place_that_no_longer_exists_keeps_the_old_version(tmp_path):
     _edit(root, "  hub:\n    hub: true", "  hub2:\n    hub: true")
     _edit(root, "goto: hub\n", "goto: hub2\n")
     (root / "story.yaml").write_text(
-        (root / "story.yaml").read_text(encoding="utf-8").replace("hub: a.hub", "hub: a.hub2"), encoding="utf-8")
+        (root / "story.yaml").read_text(encoding="utf-8").replace("hub: a.hub", "hub: a.hub2"),
+        encoding="utf-8",
+    )
     plain.reload_if_changed()
     assert plain.game is old_game
     assert "your place in it no longer exists" in plain.out.getvalue()  # type: ignore[attr-defined]
@@ -126,7 +130,17 @@ def test_without_watch_nothing_is_reloaded(tmp_path):
 
 
 def test_cli_accepts_watch(tmp_path):
-    out = iom("play", "--plain", "--watch", "--story", str(STORIES / "basic"), "--seed", "1",
-              "--saves", str(tmp_path), stdin=b"1\nquit\n")
+    out = iom(
+        "play",
+        "--plain",
+        "--watch",
+        "--story",
+        str(STORIES / "basic"),
+        "--seed",
+        "1",
+        "--saves",
+        str(tmp_path),
+        stdin=b"1\nquit\n",
+    )
     assert out.returncode == 0, out.stderr
     assert b"2. End the day" in out.stdout

@@ -27,8 +27,9 @@ def test_a_later_week_starts_at_the_office_when_the_openings_are_skipped(story):
     # Without --skip, a once-only forced event (a case's opening, a change in the law) comes first.
     assert plain.node != hub
     skipped = _once_forced(story)
-    game = Game(story, seed=3, start=story.node_ids[hub], values={story.variables[week].name: 20},
-                seen=skipped)
+    game = Game(
+        story, seed=3, start=story.node_ids[hub], values={story.variables[week].name: 20}, seen=skipped
+    )
     assert game.node == hub
     assert game.v[week] == 20
     assert not game.ev_forced
@@ -51,8 +52,18 @@ def test_seen_must_name_an_event(story):
 
 def test_cli_starts_in_a_chosen_week(tmp_path):
     story = load_story(shipped_story_dir())
-    args = ["play", "--plain", "--saves", str(tmp_path), "--seed", "2",
-            "--from", story.node_ids[story.turns.hub], "--set", f"{story.variables[story.turns.counter].name}=20"]
+    args = [
+        "play",
+        "--plain",
+        "--saves",
+        str(tmp_path),
+        "--seed",
+        "2",
+        "--from",
+        story.node_ids[story.turns.hub],
+        "--set",
+        f"{story.variables[story.turns.counter].name}=20",
+    ]
     for event in _once_forced(story):
         args += ["--skip", event]
     out = iom(*args, stdin=b"quit\n")

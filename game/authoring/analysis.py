@@ -35,6 +35,7 @@ INF = math.inf
 
 # -- abstract values -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Num:
     lo: float
@@ -180,7 +181,11 @@ class Ranges:
             if b.lo <= 0 <= b.hi:
                 return ANY_NUM  # dividing by zero gives 0, and near zero anything
             r = _corners(a, b, (lambda x, y: x / y))
-            return Num(math.floor(r.lo), math.floor(r.hi)) if op == "//" and math.isfinite(r.lo) and math.isfinite(r.hi) else r
+            return (
+                Num(math.floor(r.lo), math.floor(r.hi))
+                if op == "//" and math.isfinite(r.lo) and math.isfinite(r.hi)
+                else r
+            )
         if op == "%":
             if b.lo == b.hi and b.lo > 0:
                 return Num(0, b.lo)
@@ -249,6 +254,7 @@ class Ranges:
 
 
 # -- reading and writing variables ----------------------------------------------------------
+
 
 def _expr_reads(tree: Any, out: set[int]) -> None:
     stack = [tree]
@@ -344,6 +350,7 @@ def variable_use(story: Story) -> tuple[set[int], set[int]]:
 
 
 # -- positions in the YAML ---------------------------------------------------------------------
+
 
 class _Names:
     """Enough of the loader's scope to parse an expression again, for a loaded story."""
@@ -508,6 +515,7 @@ def find_conditions(story: Story, files: list[tuple[str, bytes]]) -> list[Found]
 
 # -- the warnings ---------------------------------------------------------------------------
 
+
 def _quoted(source: str) -> str:
     return f'"{source}"' if "'" in source else f"'{source}'"
 
@@ -517,7 +525,9 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def analyse(story: Story, files: list[tuple[str, bytes]], existing: list[Problem] | None = None) -> list[Problem]:
+def analyse(
+    story: Story, files: list[tuple[str, bytes]], existing: list[Problem] | None = None
+) -> list[Problem]:
     """The extra warnings for a story that loaded; `existing` are the loader's, not repeated."""
     reads, writes = variable_use(story)
     ranges = Ranges(story, writes)
@@ -530,17 +540,31 @@ def analyse(story: Story, files: list[tuple[str, bytes]], existing: list[Problem
             lo = _num(ranges.evaluate(f.tree)).lo
             if lo > var.max:
                 text = f.choice.get("text", "(fallback)") if f.choice is not None else ""
-                out.append(Problem(f.file, f.line, f.column,
-                                   f"choice '{_short(text)}' can never be afforded: it costs {lo:g} "
-                                   f"{var.unit} and {var.name} is never more than {var.max}", "warning"))
+                out.append(
+                    Problem(
+                        f.file,
+                        f.line,
+                        f.column,
+                        f"choice '{_short(text)}' can never be afforded: it costs {lo:g} "
+                        f"{var.unit} and {var.name} is never more than {var.max}",
+                        "warning",
+                    )
+                )
             continue
         if f.kind == "random":
             value = _num(ranges.evaluate(f.tree))
             if value.hi <= 0:
                 why = ranges.describe(f.tree)
-                out.append(Problem(f.file, f.line, f.column,
-                                   "this random outcome can never be picked: its weight is never above 0"
-                                   + (f" ({why})" if why else ""), "warning"))
+                out.append(
+                    Problem(
+                        f.file,
+                        f.line,
+                        f.column,
+                        "this random outcome can never be picked: its weight is never above 0"
+                        + (f" ({why})" if why else ""),
+                        "warning",
+                    )
+                )
             continue
         if not ranges.never_true(f.tree):
             continue
@@ -550,17 +574,32 @@ def analyse(story: Story, files: list[tuple[str, bytes]], existing: list[Problem
         if f.kind == "choice" and f.choice is not None:
             text = f.choice.get("text", "(fallback)")
             verb = "shown, but never enabled" if "reason" in f.choice else "never shown"
-            out.append(Problem(f.file, f.line, f.column,
-                               f"choice '{_short(text)}' can never be taken ({verb}): its condition "
-                               f"{source} is never true{reason}", "warning"))
+            out.append(
+                Problem(
+                    f.file,
+                    f.line,
+                    f.column,
+                    f"choice '{_short(text)}' can never be taken ({verb}): its condition "
+                    f"{source} is never true{reason}",
+                    "warning",
+                )
+            )
         elif f.kind == "event":
-            out.append(Problem(f.file, f.line, f.column,
-                               f"event '{f.node}' can never happen: its condition {source} is never true{reason}",
-                               "warning"))
+            out.append(
+                Problem(
+                    f.file,
+                    f.line,
+                    f.column,
+                    f"event '{f.node}' can never happen: its condition {source} is never true{reason}",
+                    "warning",
+                )
+            )
         else:
-            what = {"branch": "this branch is never taken: its condition",
-                    "effect": "these effects never run: the condition",
-                    "text": "this text is never shown: its condition"}[f.kind]
+            what = {
+                "branch": "this branch is never taken: its condition",
+                "effect": "these effects never run: the condition",
+                "text": "this text is never shown: its condition",
+            }[f.kind]
             out.append(Problem(f.file, f.line, f.column, f"{what} {source} is never true{reason}", "warning"))
     out.extend(_choices_and_reach(story, ranges, never))
     out.extend(_unread(story, reads, writes, files))
@@ -617,11 +656,24 @@ def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]
 
     for i, ir in nodes(story):
         choices = [c for c in ir["choices"] if c and not c["fallback"]]
-        if ir["nav"] == ("choices",) and choices and ir["hub"] is None and not any(c["fallback"] for c in ir["choices"] if c):
+        if (
+            ir["nav"] == ("choices",)
+            and choices
+            and ir["hub"] is None
+            and not any(c["fallback"] for c in ir["choices"] if c)
+        ):
             if not any(can_take(c) for c in choices):
                 file, line, col = _node_pos(story, i)
-                out.append(Problem(file, line, col, f"node '{ir['id']}' is a dead end: none of its choices can "
-                                   "ever be taken, and it has no fallback", "warning"))
+                out.append(
+                    Problem(
+                        file,
+                        line,
+                        col,
+                        f"node '{ir['id']}' is a dead end: none of its choices can "
+                        "ever be taken, and it has no fallback",
+                        "warning",
+                    )
+                )
     # Reachability with the impossible ways taken out.
     hubs = [i for i, ir in nodes(story) if ir["hub"] is not None]
     turns = story.ir_turns()
@@ -631,15 +683,30 @@ def _choices_and_reach(story: Story, ranges: Ranges, _never: set[tuple[str, int]
         ir = story.ir_node(i)
         file, line, col = _node_pos(story, i)
         if plain[i] and not pruned[i]:
-            out.append(Problem(file, line, col, f"node '{ir['id']}' can't be reached: every way to it has a "
-                               "condition that can never be true", "warning"))
+            out.append(
+                Problem(
+                    file,
+                    line,
+                    col,
+                    f"node '{ir['id']}' can't be reached: every way to it has a "
+                    "condition that can never be true",
+                    "warning",
+                )
+            )
         if ir["ending"] and not pruned[i]:
-            out.append(Problem(file, line, col, f"ending '{ir['ending']['id']}' can never be reached", "warning"))
+            out.append(
+                Problem(file, line, col, f"ending '{ir['ending']['id']}' can never be reached", "warning")
+            )
     return out
 
 
-def _reach(story: Story, hubs: list[int], turns: dict[str, Any] | None,
-           prune: tuple[Ranges, Any] | None, start: int | None = None) -> list[bool]:
+def _reach(
+    story: Story,
+    hubs: list[int],
+    turns: dict[str, Any] | None,
+    prune: tuple[Ranges, Any] | None,
+    start: int | None = None,
+) -> list[bool]:
     n = len(story.node_ids)
     reach = [False] * n
     events = [i for i in range(n) if story.ir_node(i)["event"] is not None]
@@ -700,8 +767,16 @@ def _unread(story: Story, reads: set[int], writes: set[int], files: list[tuple[s
             reported.add(var.base)
             name = var.base
         file, line, col = positions.get(name, ("story.yaml", 1, 1))
-        out.append(Problem(file, line, col, f"variable '{name}' is set but never read: no condition, text or "
-                           "effect uses its value, and players don't see it (display: hidden)", "warning"))
+        out.append(
+            Problem(
+                file,
+                line,
+                col,
+                f"variable '{name}' is set but never read: no condition, text or "
+                "effect uses its value, and players don't see it (display: hidden)",
+                "warning",
+            )
+        )
     return out
 
 
@@ -726,8 +801,11 @@ def _declaration_positions(files: list[tuple[str, bytes]]) -> dict[str, tuple[st
 
 def _unoffered_events(story: Story) -> list[Problem]:
     out: list[Problem] = []
-    hub_tags = [story.ir_node(i)["hub"]["tags"] for i in range(len(story.node_ids))
-                if story.ir_node(i)["hub"] is not None]
+    hub_tags = [
+        story.ir_node(i)["hub"]["tags"]
+        for i in range(len(story.node_ids))
+        if story.ir_node(i)["hub"] is not None
+    ]
     if not hub_tags:
         return out  # the loader already says the story has no hub
     for i, ir in nodes(story):
@@ -740,13 +818,23 @@ def _unoffered_events(story: Story) -> list[Problem]:
         file, line, col = _node_pos(story, i)
         offered = sorted({tag for t in hub_tags if t for tag in t})
         what = f"its tags ({', '.join(sorted(tags))})" if tags else "it has no tags, and every hub"
-        out.append(Problem(file, line, col, f"event '{ir['id']}' is never offered: {what} "
-                           f"{'match no hub' if tags else 'lists only tagged events'} (hubs offer: "
-                           f"{', '.join(offered)})", "warning"))
+        out.append(
+            Problem(
+                file,
+                line,
+                col,
+                f"event '{ir['id']}' is never offered: {what} "
+                f"{'match no hub' if tags else 'lists only tagged events'} (hubs offer: "
+                f"{', '.join(offered)})",
+                "warning",
+            )
+        )
     return out
 
 
-def check_story(root: Path | str, overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
+def check_story(
+    root: Path | str, overlay: Mapping[str, bytes] | None = None
+) -> tuple[Story | None, list[Problem]]:
     """The loader's errors and warnings, plus these extra warnings when the story loads.
 
     `overlay` gives some files' text instead of what is on disk (see read_files); a story

@@ -77,23 +77,31 @@ def _load_or_report(path: Path | None) -> tuple[Path, Story | None]:
 
 # -- check -----------------------------------------------------------------------------------
 
+
 def cmd_check(path: Path | None, as_json: bool, strict: bool) -> int:
     """Every error and warning; exit 1 on errors (and, with --strict, on warnings)."""
     root, _story, problems = load(path)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if as_json:
-        print(json.dumps({"errors": [p.to_dict() for p in errors],
-                          "warnings": [p.to_dict() for p in warnings]}, indent=2))
+        print(
+            json.dumps(
+                {"errors": [p.to_dict() for p in errors], "warnings": [p.to_dict() for p in warnings]},
+                indent=2,
+            )
+        )
     else:
         for p in problems:
             print(p)
         summary = f"{_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
-        print(f"{one_line(str(root))}: {summary}" if problems else f"{one_line(str(root))}: no problems found")
+        print(
+            f"{one_line(str(root))}: {summary}" if problems else f"{one_line(str(root))}: no problems found"
+        )
     return 1 if errors or (strict and warnings) else 0
 
 
 # -- graph -----------------------------------------------------------------------------------
+
 
 def cmd_graph(path: Path | None, fmt: str, scene: str | None, output: Path | None) -> int:
     """The story map as DOT or Mermaid, to a file or stdout."""
@@ -114,11 +122,14 @@ def cmd_graph(path: Path | None, fmt: str, scene: str | None, output: Path | Non
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"can't write {output}: {exc.strerror}") from None
-        sys.stderr.write(f"wrote {one_line(str(output))} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n")
+        sys.stderr.write(
+            f"wrote {one_line(str(output))} ({len(story_map.nodes)} nodes, {len(story_map.edges)} edges)\n"
+        )
     return 0
 
 
 # -- stats -----------------------------------------------------------------------------------
+
 
 def cmd_stats(path: Path | None, as_json: bool) -> int:
     """Words, nodes, choices, endings and events, in total, per case and per scene."""
@@ -136,6 +147,7 @@ def cmd_stats(path: Path | None, as_json: bool) -> int:
 
 
 # -- schema ----------------------------------------------------------------------------------
+
 
 def cmd_schema(output: Path | None) -> int:
     """The JSON Schema of story files."""
@@ -227,6 +239,7 @@ def check_node(story: Story, node: str | None, option: str = "--from") -> str | 
 
 # -- playtest --------------------------------------------------------------------------------
 
+
 class ProgressBar:
     """A progress bar on stderr (only when stderr is a terminal, unless forced)."""
 
@@ -256,11 +269,24 @@ class ProgressBar:
             self.stream.flush()
 
 
-def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[str], as_json: bool,
-                 exhaustive: bool, max_states: int, path_to: str | None, start: str | None,
-                 max_seconds: float | None = None,
-                 settings: list[str], max_steps: int, jobs: int, progress: bool | None,
-                 reading: bool = False) -> int:
+def cmd_playtest(
+    path: Path | None,
+    *,
+    runs: int,
+    seed: int,
+    strategies: list[str],
+    as_json: bool,
+    exhaustive: bool,
+    max_states: int,
+    path_to: str | None,
+    start: str | None,
+    max_seconds: float | None = None,
+    settings: list[str],
+    max_steps: int,
+    jobs: int,
+    progress: bool | None,
+    reading: bool = False,
+) -> int:
     """Random playthroughs (one batch per strategy), an exhaustive search, or the reading report."""
     from . import playtest as pt
 
@@ -285,8 +311,17 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         first = story.node_index[start] if start is not None else None
         unreachable = ruled_out(story, first, (story.var_index[name] for name in values or {}))
         try:
-            report = pt.explore(story, max_states=max_states, max_seconds=max_seconds, start=start, values=values,
-                                path_to=path_to, progress=bar, ruled_out=unreachable, jobs=jobs)
+            report = pt.explore(
+                story,
+                max_states=max_states,
+                max_seconds=max_seconds,
+                start=start,
+                values=values,
+                path_to=path_to,
+                progress=bar,
+                ruled_out=unreachable,
+                jobs=jobs,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         finally:
@@ -315,8 +350,19 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
         if quiet:
             bar.enabled = False
         try:
-            reports.append(pt.playtest(story, runs, seed, spec, max_steps=max_steps, start=start, values=values,
-                                       jobs=jobs, progress=bar))
+            reports.append(
+                pt.playtest(
+                    story,
+                    runs,
+                    seed,
+                    spec,
+                    max_steps=max_steps,
+                    start=start,
+                    values=values,
+                    jobs=jobs,
+                    progress=bar,
+                )
+            )
         finally:
             bar.done()
     if as_json:
@@ -332,8 +378,18 @@ def cmd_playtest(path: Path | None, *, runs: int, seed: int, strategies: list[st
     return 1 if any(r.crash_count for r in reports) else 0
 
 
-def _reading(story: Story, runs: int, seed: int, strategies: list[str], as_json: bool, max_steps: int,
-             start: str | None, values: dict[str, Any], force: bool, quiet: bool) -> int:
+def _reading(
+    story: Story,
+    runs: int,
+    seed: int,
+    strategies: list[str],
+    as_json: bool,
+    max_steps: int,
+    start: str | None,
+    values: dict[str, Any],
+    force: bool,
+    quiet: bool,
+) -> int:
     """The reading report of each strategy: what a player reads and clicks (see reading.py)."""
     from .reading import check_strategy, format_reading, reading
 
@@ -348,8 +404,11 @@ def _reading(story: Story, runs: int, seed: int, strategies: list[str], as_json:
         if quiet:
             bar.enabled = False
         try:
-            reports.append(reading(story, runs, seed, spec, max_steps=max_steps, start=start, values=values,
-                                   progress=bar))
+            reports.append(
+                reading(
+                    story, runs, seed, spec, max_steps=max_steps, start=start, values=values, progress=bar
+                )
+            )
         finally:
             bar.done()
     if as_json:
@@ -387,17 +446,22 @@ def _pct(n: int, total: int) -> str:
 def format_playtest(r: Any, story: Story, root: Path, start: str | None, values: dict[str, Any]) -> str:
     """A random playtest's report, for people."""
     from_note = f", from {start}" if start else ""
-    set_note = "".join(f" --set {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items())
+    set_note = "".join(
+        f" --set {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items()
+    )
     lines = [
         f"Playtest of {story.title} ({one_line(str(root))}): {_plural(r.runs, 'run')}, strategy {r.strategy}, seed {r.seed}{from_note}",
         f"  {r.steps:,} choices in {r.seconds:.2f} s ({r.steps_per_second:,.0f} a second"
-        + (f", {r.jobs} processes" if r.jobs > 1 else "") + f"), {r.nodes_entered:,} nodes entered",
+        + (f", {r.jobs} processes" if r.jobs > 1 else "")
+        + f"), {r.nodes_entered:,} nodes entered",
         f"  nodes visited:  {r.nodes_visited:,} of {len(r.node_ids):,} ({_pct(r.nodes_visited, len(r.node_ids)).strip()})",
         f"  choices taken:  {len(r.choice_counts):,} of {r.choices_total:,} ({_pct(len(r.choice_counts), r.choices_total).strip()})",
     ]
     unvisited = r.unvisited_nodes
     if unvisited:
-        shown = ", ".join(unvisited[:12]) + (f" and {len(unvisited) - 12} more" if len(unvisited) > 12 else "")
+        shown = ", ".join(unvisited[:12]) + (
+            f" and {len(unvisited) - 12} more" if len(unvisited) > 12 else ""
+        )
         lines.append(f"  never visited:  {shown}")
     story_endings = [e for e in story.endings if e.character is None]
     lines.append("  endings:")
@@ -406,8 +470,10 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
         lines.append(f"    {n:>8,} {_pct(n, r.runs)}  {e.id}" + ("   (never reached)" if not n else ""))
     finished = sum(r.endings.get(e.id, 0) for e in story_endings)
     if r.unfinished:
-        lines.append(f"    {r.unfinished:>8,} {_pct(r.unfinished, r.runs)}  (stopped after {_plural(r.unfinished, 'run')} "
-                     f"hit the step limit; seeds {', '.join(map(str, r.unfinished_seeds[:5]))})")
+        lines.append(
+            f"    {r.unfinished:>8,} {_pct(r.unfinished, r.runs)}  (stopped after {_plural(r.unfinished, 'run')} "
+            f"hit the step limit; seeds {', '.join(map(str, r.unfinished_seeds[:5]))})"
+        )
     elif finished < r.runs - r.crash_count and story_endings:
         lines.append(f"    {r.runs - r.crash_count - finished:>8,}          (other)")
     cases = r.cases()
@@ -416,7 +482,9 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
         if not data:
             continue
         lines.append(f"  {c.name} ({c.id}):")
-        lines.append("    endings: " + ", ".join(f"{k} {_pct(v, r.runs).strip()}" for k, v in data["endings"].items()))
+        lines.append(
+            "    endings: " + ", ".join(f"{k} {_pct(v, r.runs).strip()}" for k, v in data["endings"].items())
+        )
         parts = []
         for name, dist in data["variables"].items():
             if "mean" in dist:
@@ -425,16 +493,22 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
                 top = sorted(dist["values"].items(), key=lambda kv: -kv[1])[:3]
                 parts.append(f"{name} " + "/".join(f"{k} {_pct(v, r.runs).strip()}" for k, v in top))
         for i in range(0, len(parts), 4):
-            lines.append(("    at the end: " if i == 0 else "                ") + ", ".join(parts[i:i + 4]))
+            lines.append(("    at the end: " if i == 0 else "                ") + ", ".join(parts[i : i + 4]))
     if r.crash_count:
-        lines.append(f"  CRASHES: {r.crash_count:,} (the first {len(r.crashes)} below; each line reproduces one)")
+        lines.append(
+            f"  CRASHES: {r.crash_count:,} (the first {len(r.crashes)} below; each line reproduces one)"
+        )
         for crash in r.crashes:
-            lines.append(f"    run {crash.run}, seed {crash.seed}, at {crash.node} after {_plural(crash.steps, 'choice')}: "
-                         f"{crash.error}")
+            lines.append(
+                f"    run {crash.run}, seed {crash.seed}, at {crash.node} after {_plural(crash.steps, 'choice')}: "
+                f"{crash.error}"
+            )
             keys = " ".join(map(str, crash.keys))
             from_args = (f" --from {start}" if start else "") + set_note
-            lines.append(f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"
-                         f" --seed {crash.seed}{from_args} --saves /tmp/iom-replay")
+            lines.append(
+                f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"
+                f" --seed {crash.seed}{from_args} --saves /tmp/iom-replay"
+            )
             if not crash.reproduced:
                 lines.append("      (a plain Game did not reproduce this: please report it as an engine bug)")
     else:
@@ -450,13 +524,18 @@ def format_comparison(reports: list[Any], story: Story) -> str:
     lines = ["Strategies compared (share of runs, or mean at the end)", head]
     for e in story.endings:
         if e.character is None:
-            lines.append(f"{('  ' + e.id)[:33]:<34}" + "".join(f"{_pct(r.endings.get(e.id, 0), r.runs):>{width}}" for r in reports))
+            lines.append(
+                f"{('  ' + e.id)[:33]:<34}"
+                + "".join(f"{_pct(r.endings.get(e.id, 0), r.runs):>{width}}" for r in reports)
+            )
     for c in story.characters:
         lines.append(f"  {c.name}")
         for e in story.endings:
             if e.character == c.id:
-                lines.append(f"{('    ' + e.id)[:33]:<34}" + "".join(f"{_pct(r.endings.get(e.id, 0), r.runs):>{width}}"
-                                                                  for r in reports))
+                lines.append(
+                    f"{('    ' + e.id)[:33]:<34}"
+                    + "".join(f"{_pct(r.endings.get(e.id, 0), r.runs):>{width}}" for r in reports)
+                )
         variables = reports[0].cases().get(c.id, {}).get("variables", {})
         for name in variables:
             means = [r.cases().get(c.id, {}).get("variables", {}).get(name, {}).get("mean") for r in reports]
@@ -482,8 +561,14 @@ def format_explore(report: Any, root: Path) -> str:
     if report.exhausted:
         verdict = "  complete: yes, every reachable state was explored"
     elif report.complete:
-        how = "reached or ruled out by the story's conditions and ranges" if report.unreachable_nodes else "reached"
-        verdict = f"  complete: yes, every node and ending was {how} (the state search itself stopped: {stopped})"
+        how = (
+            "reached or ruled out by the story's conditions and ranges"
+            if report.unreachable_nodes
+            else "reached"
+        )
+        verdict = (
+            f"  complete: yes, every node and ending was {how} (the state search itself stopped: {stopped})"
+        )
     else:
         verdict = f"  complete: NO ({stopped})"
     extra = []
@@ -502,8 +587,10 @@ def format_explore(report: Any, root: Path) -> str:
     ]
     word = "unreachable" if report.complete else "not reached (the search stopped early, so not proven)"
     if report.outside:
-        lines.append(f"  nodes before the --from start: {len(report.outside):,} (nothing leads to them "
-                     "from there, such as the opening it skips; not counted as unreachable)")
+        lines.append(
+            f"  nodes before the --from start: {len(report.outside):,} (nothing leads to them "
+            "from there, such as the opening it skips; not counted as unreachable)"
+        )
     if report.unreachable_nodes:
         lines.append(f"  nodes {word}:")
         lines.extend(f"    {n}" for n in report.unreachable_nodes)
@@ -515,8 +602,10 @@ def format_explore(report: Any, root: Path) -> str:
         for crash in report.crashes:
             lines.append(f"    at {crash['node']}: {crash['error']}")
             for n, step in enumerate(crash["path"], 1):
-                lines.append(f"      {n}. at {step['node']}: {step['text']}"
-                             + (f"  (+{step['random_outcomes']} random outcomes)" if step["random_outcomes"] else ""))
+                lines.append(
+                    f"      {n}. at {step['node']}: {step['text']}"
+                    + (f"  (+{step['random_outcomes']} random outcomes)" if step["random_outcomes"] else "")
+                )
     else:
         lines.append("  crashes: none")
     if report.path_to is not None:
@@ -526,11 +615,15 @@ def format_explore(report: Any, root: Path) -> str:
             lines.append(f"  no path to {report.path_to} was found")
         else:
             which = "shortest path" if report.path_shortest else "a path (not proven the shortest)"
-            seeded = f", with the random outcomes of `iom play --seed {report.path_seed}`" if report.path_seed is not None else ""
+            seeded = (
+                f", with the random outcomes of `iom play --seed {report.path_seed}`"
+                if report.path_seed is not None
+                else ""
+            )
             lines.append(f"  {which} to {report.path_to} ({_plural(len(report.path), 'choice')}{seeded}):")
             if not report.path:
                 lines.append("    (it is entered at the very start)")
             for n, step in enumerate(report.path, 1):
                 luck = f"  (needs {_plural(step.luck, 'random outcome')} to go this way)" if step.luck else ""
-                lines.append(f"    {n}. at {step.node}: choose \"{step.text}\"{luck}")
+                lines.append(f'    {n}. at {step.node}: choose "{step.text}"{luck}')
     return "\n".join(lines) + "\n"

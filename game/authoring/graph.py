@@ -72,6 +72,7 @@ def build_map(story: Story, scene: str | None = None) -> StoryMap:
 
     ValueError if no node is in `scene`.
     """
+
     def inside(node_scene: str) -> bool:
         return scene is None or node_scene == scene or node_scene.startswith(scene + ".")
 
@@ -145,8 +146,14 @@ def build_map(story: Story, scene: str | None = None) -> StoryMap:
                 m.edges.append(MapEdge(k, ensure(target), label, "branch"))
         for c in ir["choices"]:
             if c:
-                m.edges.append(MapEdge(k, ensure(c["goto"]), _choice_label(c, story),
-                                       "fallback" if c["fallback"] else "choice"))
+                m.edges.append(
+                    MapEdge(
+                        k,
+                        ensure(c["goto"]),
+                        _choice_label(c, story),
+                        "fallback" if c["fallback"] else "choice",
+                    )
+                )
     # Hubs offer events: drawn from every hub in the map, and from stubs of the hubs outside
     # it that offer the map's events.
     chosen_ids = {i for i, _ir in chosen}
@@ -279,10 +286,14 @@ def to_mermaid(m: StoryMap) -> str:
         arrow = _MERMAID_ARROWS[e.kind]
         label = f'|"{mermaid_text(e.label)}"|' if e.label else ""
         out.append(f"    {ids[e.src]} {arrow}{label} {ids[e.dst]}")
-    classes = {"ending": "fill:#f3e6c4,stroke:#8a6d1e", "hub": "fill:#d8e8f4,stroke:#2f5d82",
-               "event": "fill:#e4f2df,stroke:#3b7a2e", "forced": "fill:#f6d8d2,stroke:#a33b26",
-               "special": "fill:#ffffff,stroke:#888888,stroke-dasharray: 4 3",
-               "stub": "fill:#ffffff,stroke:#888888,stroke-dasharray: 4 3,color:#666666"}
+    classes = {
+        "ending": "fill:#f3e6c4,stroke:#8a6d1e",
+        "hub": "fill:#d8e8f4,stroke:#2f5d82",
+        "event": "fill:#e4f2df,stroke:#3b7a2e",
+        "forced": "fill:#f6d8d2,stroke:#a33b26",
+        "special": "fill:#ffffff,stroke:#888888,stroke-dasharray: 4 3",
+        "stub": "fill:#ffffff,stroke:#888888,stroke-dasharray: 4 3,color:#666666",
+    }
     for kind, style in classes.items():
         keys = [ids[n.key] for n in m.nodes.values() if n.kind == kind]
         if keys:

@@ -154,8 +154,10 @@ class StoryServer(LanguageServer):
 
     def range(self, index: StoryIndex, span: Span) -> lsp.Range:
         line = index.line(span.file, span.line)
-        return lsp.Range(lsp.Position(span.line, self.to_client(line, span.start)),
-                         lsp.Position(span.line, self.to_client(line, span.end)))
+        return lsp.Range(
+            lsp.Position(span.line, self.to_client(line, span.start)),
+            lsp.Position(span.line, self.to_client(line, span.end)),
+        )
 
     # -- diagnostics ---------------------------------------------------------------------
     def schedule_check(self, uri: str) -> None:
@@ -174,7 +176,9 @@ class StoryServer(LanguageServer):
         try:
             story, problems = await loop.run_in_executor(self.checker, self._check, state, overlay)
         except Exception as exc:  # noqa: BLE001 - a server never falls over on a story
-            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, f"iom: checking failed: {exc!r}"))
+            self.window_log_message(
+                lsp.LogMessageParams(lsp.MessageType.Error, f"iom: checking failed: {exc!r}")
+            )
             return
         state.problems = problems
         if story is not None:
@@ -215,8 +219,12 @@ class StoryServer(LanguageServer):
             end = m.end() if m else max(col + 1, len(lines[line].rstrip()))
             col, end = self.to_client(lines[line], col), self.to_client(lines[line], end)
         severity = lsp.DiagnosticSeverity.Error if p.severity == "error" else lsp.DiagnosticSeverity.Warning
-        return lsp.Diagnostic(lsp.Range(lsp.Position(line, col), lsp.Position(line, end)), p.message,
-                              severity=severity, source="iom")
+        return lsp.Diagnostic(
+            lsp.Range(lsp.Position(line, col), lsp.Position(line, end)),
+            p.message,
+            severity=severity,
+            source="iom",
+        )
 
     # -- playtests and paths, in the background ------------------------------------------
     def refresh_playtest(self, state: StoryState, story: Story) -> None:
@@ -252,8 +260,13 @@ class StoryServer(LanguageServer):
         def search() -> Any:
             if state.story is not None and state.story.content_hash != story.content_hash:
                 return None  # edited while this waited its turn: the next hover asks again
-            return pt.explore(story, max_states=50_000, max_seconds=self.search_seconds, path_to=node,
-                              ruled_out=ruled_out(story))
+            return pt.explore(
+                story,
+                max_states=50_000,
+                max_seconds=self.search_seconds,
+                path_to=node,
+                ruled_out=ruled_out(story),
+            )
 
         def done(f: Future[Any]) -> None:
             if f.exception() is not None:
@@ -273,7 +286,7 @@ class StoryServer(LanguageServer):
 def _flat(value: Any, width: int = 200) -> str:
     """A value from the story on one line, control characters shown, cut to `width`."""
     text = one_line(" ".join(str(value).split()))
-    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float = 0.3) -> StoryServer:
@@ -287,9 +300,19 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         workspace = ls.client_capabilities.workspace
         watching = workspace.did_change_watched_files if workspace is not None else None
         if watching is not None and watching.dynamic_registration:
-            ls.client_register_capability(lsp.RegistrationParams([lsp.Registration(
-                "iom-story-files", lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                lsp.DidChangeWatchedFilesRegistrationOptions([lsp.FileSystemWatcher("**/*.{yaml,yml}")]))]))
+            ls.client_register_capability(
+                lsp.RegistrationParams(
+                    [
+                        lsp.Registration(
+                            "iom-story-files",
+                            lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            lsp.DidChangeWatchedFilesRegistrationOptions(
+                                [lsp.FileSystemWatcher("**/*.{yaml,yml}")]
+                            ),
+                        )
+                    ]
+                )
+            )
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: StoryServer, params: None) -> None:
@@ -343,13 +366,20 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         if hit is None:
             return None
         state, index, ref = hit
-        return [ls.location(state, index, r.span) for r in index.references(ref.kind, ref.name)
-                if params.context.include_declaration or not r.decl]
+        return [
+            ls.location(state, index, r.span)
+            for r in index.references(ref.kind, ref.name)
+            if params.context.include_declaration or not r.decl
+        ]
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
     def prepare_rename(ls: StoryServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
         hit = ref_at(ls, params)
-        if hit is None or hit[2].kind not in ("node", "var") or hit[1].declaration(hit[2].kind, hit[2].name) is None:
+        if (
+            hit is None
+            or hit[2].kind not in ("node", "var")
+            or hit[1].declaration(hit[2].kind, hit[2].name) is None
+        ):
             return None
         return ls.range(hit[1], hit[2].edit)
 
@@ -374,7 +404,9 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             return None
         changes: dict[str, list[lsp.TextEdit]] = {}
         for r in index.references(ref.kind, ref.name):
-            changes.setdefault(ls.uri(state, r.edit.file), []).append(lsp.TextEdit(ls.range(index, r.edit), new))
+            changes.setdefault(ls.uri(state, r.edit.file), []).append(
+                lsp.TextEdit(ls.range(index, r.edit), new)
+            )
         return lsp.WorkspaceEdit(changes=changes)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
@@ -410,12 +442,19 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
             index = ls.index(state)
             for sym, kind, span, container in _all_symbols(index):
                 if query in sym.lower():
-                    out.append(lsp.WorkspaceSymbol(location=ls.location(state, index, span), name=sym, kind=kind,
-                                                   container_name=container))
+                    out.append(
+                        lsp.WorkspaceSymbol(
+                            location=ls.location(state, index, span),
+                            name=sym,
+                            kind=kind,
+                            container_name=container,
+                        )
+                    )
         return out
 
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
-                    lsp.CompletionOptions(trigger_characters=[":", " ", "(", "{", "."]))
+    @server.feature(
+        lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[":", " ", "(", "{", "."])
+    )
     def completion(ls: StoryServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
         found = ls.locate(params.text_document.uri)
         if found is None:
@@ -444,7 +483,9 @@ def create_server(runs: int = 200, search_seconds: float = 6.0, debounce: float 
         node = str(values[0]) if values else ""
         root = Path(str(values[1])) if len(values) > 1 else shipped_story_dir()
         command = _play_command(root, node)
-        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, f"In a terminal: {one_line(command)}"))
+        ls.window_show_message(
+            lsp.ShowMessageParams(lsp.MessageType.Info, f"In a terminal: {one_line(command)}")
+        )
         return command
 
     return server
@@ -471,6 +512,7 @@ def _known_stories(ls: StoryServer) -> list[StoryState]:
 
 
 # -- hover -----------------------------------------------------------------------------------
+
 
 def _first_text(body: Any) -> str:
     text = body.get("text") if isinstance(body, dict) else None
@@ -499,9 +541,11 @@ def _node_hover(ls: StoryServer, state: StoryState, index: StoryIndex, node_id: 
         return f"`{_flat(node_id)}`: no such node"
     body = node.body if isinstance(node.body, dict) else {}
     title = body.get("title")
-    blocks = [(f"**{_md(title)}** `{_flat(node_id)}`" if title else f"`{_flat(node_id)}`")
-              + f"  \n{'event' if node.event else 'node'} in scene `{_flat(node.scene)}`, "
-              f"{_flat(node.span.file)}:{node.span.line + 1}"]
+    blocks = [
+        (f"**{_md(title)}** `{_flat(node_id)}`" if title else f"`{_flat(node_id)}`")
+        + f"  \n{'event' if node.event else 'node'} in scene `{_flat(node.scene)}`, "
+        f"{_flat(node.span.file)}:{node.span.line + 1}"
+    ]
     first = _first_text(body)
     if first:
         blocks.append(f"> {_md(first)}")
@@ -517,8 +561,10 @@ def _node_hover(ls: StoryServer, state: StoryState, index: StoryIndex, node_id: 
             facts.append(f"- {', '.join(flags)}")
     ending = body.get("ending") if isinstance(body.get("ending"), dict) else None
     if ending is not None:
-        facts.append(f"- ending `{_flat(ending.get('id', ''))}`: {_md(ending.get('title', ''))}"
-                     + (f" ({_md(ending['category'])})" if ending.get("category") else ""))
+        facts.append(
+            f"- ending `{_flat(ending.get('id', ''))}`: {_md(ending.get('title', ''))}"
+            + (f" ({_md(ending['category'])})" if ending.get("category") else "")
+        )
     choices = body.get("choices")
     if isinstance(choices, list):
         facts.append(f"- {len(choices)} choice{'' if len(choices) == 1 else 's'}")
@@ -562,15 +608,21 @@ def _reach_blocks(ls: StoryServer, state: StoryState, node_id: str) -> list[str]
     if story is None or node_id not in story.node_index:
         return ["**Reached:** not known yet: the story is being checked, or has errors"]
     out = []
-    proven = [p for p in state.problems if p.severity == "warning" and f"node '{node_id}' can't be reached" in p.message]
+    proven = [
+        p
+        for p in state.problems
+        if p.severity == "warning" and f"node '{node_id}' can't be reached" in p.message
+    ]
     if proven:
         out.append(f"**Reachable:** no. {_md(proven[0].message)}")
     report = state.playtest
     if report is not None and node_id in report.node_ids and report.runs:
         n = report.node_visits[report.node_ids.index(node_id)]
         stale = "" if state.playtest_hash == story.content_hash else " (before the latest edits; refreshing)"
-        out.append(f"**Random playtests:** reached in {n:,} of {report.runs:,} runs "
-                   f"({100 * n / report.runs:.1f}%, seed {report.seed}){stale}")
+        out.append(
+            f"**Random playtests:** reached in {n:,} of {report.runs:,} runs "
+            f"({100 * n / report.runs:.1f}%, seed {report.seed}){stale}"
+        )
     elif state.playtest_busy:
         out.append("**Random playtests:** running in the background; hover again in a moment")
     found = ls.path_to(state, story, node_id)
@@ -580,8 +632,14 @@ def _reach_blocks(ls: StoryServer, state: StoryState, node_id: str) -> list[str]
         out.append("**Shortest path:** the search failed; `iom playtest --exhaustive` says why")
     elif found.path is None:
         if not proven:
-            out.append("**Reachable:** no: " + ("the search proves it can't be reached" if found.complete
-                                                 else "the search did not reach it (nor prove it can't be)"))
+            out.append(
+                "**Reachable:** no: "
+                + (
+                    "the search proves it can't be reached"
+                    if found.complete
+                    else "the search did not reach it (nor prove it can't be)"
+                )
+            )
     else:
         which = "Shortest path" if found.path_shortest else "A path (not proven the shortest)"
         seed = f" with `--seed {found.path_seed}`" if found.path_seed is not None else ""
@@ -605,16 +663,24 @@ def _var_hover(index: StoryIndex, name: str) -> str:
         return ""
     body = decl.body if isinstance(decl.body, dict) else {}
     per = " (each character's own)" if decl.per_character else ""
-    lines = [f"**{_md(body.get('label', name))}** `{_flat(name)}`{per}  \n"
-             f"declared at {_flat(decl.span.file)}:{decl.span.line + 1}"]
+    lines = [
+        f"**{_md(body.get('label', name))}** `{_flat(name)}`{per}  \n"
+        f"declared at {_flat(decl.span.file)}:{decl.span.line + 1}"
+    ]
     kind = body.get("type", "?")
     if kind == "int":
         lo, hi = body.get("min"), body.get("max")
-        span = f", {lo if lo is not None else '…'}..{hi if hi is not None else '…'}" if lo is not None or hi is not None else ""
+        span = (
+            f", {lo if lo is not None else '…'}..{hi if hi is not None else '…'}"
+            if lo is not None or hi is not None
+            else ""
+        )
         lines.append(f"- int{span}, starts at {_flat(body.get('initial', 0))}")
     elif kind == "enum":
         values = body.get("values") or []
-        lines.append(f"- one of {', '.join(_flat(v) for v in values)}; starts as {_flat(body.get('initial', values[0] if values else ''))}")
+        lines.append(
+            f"- one of {', '.join(_flat(v) for v in values)}; starts as {_flat(body.get('initial', values[0] if values else ''))}"
+        )
     else:
         lines.append(f"- {_flat(kind)}, starts {_flat(body.get('initial', False))}")
     extras = [f"{k}: {_flat(body[k])}" for k in ("display", "group", "unit") if k in body]
@@ -641,7 +707,11 @@ def _char_hover(index: StoryIndex, cid: str) -> str:
     if decl is None:
         return ""
     body = decl.body
-    name = body if isinstance(body, str) else (body.get("name") if isinstance(body, dict) else None) or cid.capitalize()
+    name = (
+        body
+        if isinstance(body, str)
+        else (body.get("name") if isinstance(body, dict) else None) or cid.capitalize()
+    )
     lines = [f"**{_md(name)}** `{_flat(cid)}`, a character  \ndeclared at story.yaml:{decl.span.line + 1}"]
     if isinstance(body, dict) and body.get("description"):
         lines.append(_md(body["description"]))
@@ -653,13 +723,15 @@ def _char_hover(index: StoryIndex, cid: str) -> str:
 
 # -- symbols ---------------------------------------------------------------------------------
 
+
 def _all_symbols(index: StoryIndex) -> list[tuple[str, lsp.SymbolKind, Span, str]]:
     out: list[tuple[str, lsp.SymbolKind, Span, str]] = []
     for rel, scene in index.scenes.items():
         out.append((scene, lsp.SymbolKind.Namespace, Span(rel, 0, 0, 0), "scene"))
     for node in index.nodes.values():
-        out.append((node.id, lsp.SymbolKind.Event if node.event else lsp.SymbolKind.Function, node.span,
-                    node.scene))
+        out.append(
+            (node.id, lsp.SymbolKind.Event if node.event else lsp.SymbolKind.Function, node.span, node.scene)
+        )
     for var in index.variables.values():
         out.append((var.name, lsp.SymbolKind.Variable, var.span, "variables"))
     for char in index.characters.values():
@@ -673,36 +745,59 @@ def _document_symbols(ls: StoryServer, index: StoryIndex, rel: str) -> list[lsp.
     out: list[lsp.DocumentSymbol] = []
     for var in index.variables.values():
         if var.span.file == rel:
-            out.append(lsp.DocumentSymbol(var.name, lsp.SymbolKind.Variable, ls.range(index, var.span), ls.range(index, var.span)))
+            out.append(
+                lsp.DocumentSymbol(
+                    var.name, lsp.SymbolKind.Variable, ls.range(index, var.span), ls.range(index, var.span)
+                )
+            )
     for char in index.characters.values():
         if char.span.file == rel:
-            out.append(lsp.DocumentSymbol(char.id, lsp.SymbolKind.Class, ls.range(index, char.span), ls.range(index, char.span)))
+            out.append(
+                lsp.DocumentSymbol(
+                    char.id, lsp.SymbolKind.Class, ls.range(index, char.span), ls.range(index, char.span)
+                )
+            )
     nodes = sorted((n for n in index.nodes.values() if n.span.file == rel), key=lambda n: n.span.line)
     children = []
     for i, node in enumerate(nodes):
         end = nodes[i + 1].span.line - 1 if i + 1 < len(nodes) else last
         whole = lsp.Range(lsp.Position(node.span.line, 0), lsp.Position(max(end, node.span.line), 0))
         title = node.body.get("title") if isinstance(node.body, dict) else None
-        children.append(lsp.DocumentSymbol(node.id.rsplit(".", 1)[1],
-                                           lsp.SymbolKind.Event if node.event else lsp.SymbolKind.Function,
-                                           whole, ls.range(index, node.span),
-                                           detail=_flat(title, 80) if isinstance(title, str) else None))
+        children.append(
+            lsp.DocumentSymbol(
+                node.id.rsplit(".", 1)[1],
+                lsp.SymbolKind.Event if node.event else lsp.SymbolKind.Function,
+                whole,
+                ls.range(index, node.span),
+                detail=_flat(title, 80) if isinstance(title, str) else None,
+            )
+        )
     scene = index.scenes.get(rel)
     if scene is not None:
         whole = lsp.Range(lsp.Position(0, 0), lsp.Position(last, 0))
-        out.append(lsp.DocumentSymbol(scene, lsp.SymbolKind.Namespace, whole, lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
-                                      detail="scene", children=children))
+        out.append(
+            lsp.DocumentSymbol(
+                scene,
+                lsp.SymbolKind.Namespace,
+                whole,
+                lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
+                detail="scene",
+                children=children,
+            )
+        )
     return out
 
 
 # -- completion ------------------------------------------------------------------------------
 
-def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
-                 pos: lsp.Position) -> list[lsp.CompletionItem]:
+
+def _completions(
+    ls: StoryServer, state: StoryState, rel: str, lines: list[str], pos: lsp.Position
+) -> list[lsp.CompletionItem]:
     if pos.line >= len(lines):
         return []
     line = lines[pos.line]
-    before = line[:ls.from_client(line, pos.character)]
+    before = line[: ls.from_client(line, pos.character)]
     index = ls.index(state)
     path = key_path(lines, pos.line)
     m = re.match(r"\s*(?:-\s+)*(?:([A-Za-z_][A-Za-z0-9_.]*|'[^']*'|\"[^\"]*\")\s*:\s)?(.*)\Z", before)
@@ -716,15 +811,25 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
         return lsp.TextEdit(lsp.Range(lsp.Position(pos.line, start), pos), label)
 
     def nodes() -> list[lsp.CompletionItem]:
-        items = [lsp.CompletionItem(t, kind=lsp.CompletionItemKind.Keyword, text_edit=edit(t),
-                                    detail="special target") for t in ("<hub>", "<end-turn>")]
+        items = [
+            lsp.CompletionItem(
+                t, kind=lsp.CompletionItemKind.Keyword, text_edit=edit(t), detail="special target"
+            )
+            for t in ("<hub>", "<end-turn>")
+        ]
         for n in index.nodes.values():
             local = n.scene == scene and bool(scene)
             label = n.id.rsplit(".", 1)[1] if local else n.id
             title = n.body.get("title") if isinstance(n.body, dict) else None
-            items.append(lsp.CompletionItem(label, kind=lsp.CompletionItemKind.Reference, text_edit=edit(label),
-                                            detail=_flat(title, 80) if isinstance(title, str) else n.id,
-                                            sort_text=("0" if local else "1") + label))
+            items.append(
+                lsp.CompletionItem(
+                    label,
+                    kind=lsp.CompletionItemKind.Reference,
+                    text_edit=edit(label),
+                    detail=_flat(title, 80) if isinstance(title, str) else n.id,
+                    sort_text=("0" if local else "1") + label,
+                )
+            )
         return items
 
     def names(context: str) -> list[lsp.CompletionItem]:
@@ -732,8 +837,10 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
             return [i for i in nodes() if not i.label.startswith("<")]
         if context.startswith("enum:"):
             return values(context[5:])
-        chars = [lsp.CompletionItem(c, kind=lsp.CompletionItemKind.Class, text_edit=edit(c), detail="character")
-                 for c in index.characters]
+        chars = [
+            lsp.CompletionItem(c, kind=lsp.CompletionItemKind.Class, text_edit=edit(c), detail="character")
+            for c in index.characters
+        ]
         if context == "char":
             return chars
         items = []
@@ -741,16 +848,33 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
             base = name.rsplit(".", 1)[-1]
             decl = index.variables.get(base)
             label = decl.body.get("label") if decl is not None and isinstance(decl.body, dict) else None
-            items.append(lsp.CompletionItem(name, kind=lsp.CompletionItemKind.Variable, text_edit=edit(name),
-                                            detail=_flat(label, 80) if isinstance(label, str) else "variable"))
-        items.extend(lsp.CompletionItem(f"{c}.name", kind=lsp.CompletionItemKind.Constant,
-                                        text_edit=edit(f"{c}.name"), detail="the character's name")
-                     for c in index.characters)
-        items.extend(lsp.CompletionItem(f, kind=lsp.CompletionItemKind.Function, detail=FUNCTION_HELP[f],
-                                        text_edit=edit(f"{f}("))
-                     for f in FUNCTIONS)
-        items.extend(lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword, text_edit=edit(k))
-                     for k in ("and", "or", "not", "true", "false", "turn"))
+            items.append(
+                lsp.CompletionItem(
+                    name,
+                    kind=lsp.CompletionItemKind.Variable,
+                    text_edit=edit(name),
+                    detail=_flat(label, 80) if isinstance(label, str) else "variable",
+                )
+            )
+        items.extend(
+            lsp.CompletionItem(
+                f"{c}.name",
+                kind=lsp.CompletionItemKind.Constant,
+                text_edit=edit(f"{c}.name"),
+                detail="the character's name",
+            )
+            for c in index.characters
+        )
+        items.extend(
+            lsp.CompletionItem(
+                f, kind=lsp.CompletionItemKind.Function, detail=FUNCTION_HELP[f], text_edit=edit(f"{f}(")
+            )
+            for f in FUNCTIONS
+        )
+        items.extend(
+            lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword, text_edit=edit(k))
+            for k in ("and", "or", "not", "true", "false", "turn")
+        )
         return items + chars
 
     def values(name: str) -> list[lsp.CompletionItem]:
@@ -761,9 +885,17 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
             return []
         quote = before.rfind("'")
         at = lsp.Position(pos.line, ls.to_client(line, quote))
-        return [lsp.CompletionItem(f"'{v}'", kind=lsp.CompletionItemKind.EnumMember, filter_text=f"'{v}",
-                                   text_edit=lsp.TextEdit(lsp.Range(at, pos), f"'{v}'"), detail=f"a value of {name}")
-                for v in listed if isinstance(v, str)]
+        return [
+            lsp.CompletionItem(
+                f"'{v}'",
+                kind=lsp.CompletionItemKind.EnumMember,
+                filter_text=f"'{v}",
+                text_edit=lsp.TextEdit(lsp.Range(at, pos), f"'{v}'"),
+                detail=f"a value of {name}",
+            )
+            for v in listed
+            if isinstance(v, str)
+        ]
 
     open_brace = before.rfind("{") > before.rfind("}")
     if key is not None:
@@ -787,8 +919,12 @@ def _completions(ls: StoryServer, state: StoryState, rel: str, lines: list[str],
         if path and path[-1] == "cost":
             return names("name")
         keys = schema_keys(ls.schema, path, rel == "story.yaml")
-        return [lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Property, detail=_flat(d, 120) or None,
-                                   insert_text=f"{k}: ") for k, d in keys.items()]
+        return [
+            lsp.CompletionItem(
+                k, kind=lsp.CompletionItemKind.Property, detail=_flat(d, 120) or None, insert_text=f"{k}: "
+            )
+            for k, d in keys.items()
+        ]
     return []
 
 
@@ -797,4 +933,3 @@ def run(runs: int = 200, search_seconds: float = 6.0) -> int:
     server = create_server(runs, search_seconds)
     server.start_io()
     return 0
-

@@ -19,7 +19,9 @@ from ..engine import yamlsrc
 from ..engine.yamlsrc import Map, Seq
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_EXPR_TOKEN = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(\s*\()?")
+_EXPR_TOKEN = re.compile(
+    r"'[^'\n]*'|\"[^\"\n]*\"|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(\s*\()?"
+)
 _KEYWORDS = {"and", "or", "not", "true", "false", "turn"}
 _SPECIAL = ("<hub>", "<end-turn>")
 
@@ -128,7 +130,11 @@ class StoryIndex:
         """The node whose YAML a line of a scene file is in."""
         best = None
         for node in self.nodes.values():
-            if node.span.file == file and node.span.line <= line and (best is None or node.span.line > best.span.line):
+            if (
+                node.span.file == file
+                and node.span.line <= line
+                and (best is None or node.span.line > best.span.line)
+            ):
                 best = node
         return best
 
@@ -144,6 +150,7 @@ class StoryIndex:
 
 
 # -- building the index ------------------------------------------------------------------------
+
 
 class _File:
     """One file's text, for turning positions in its YAML values into spans."""
@@ -166,7 +173,9 @@ class _File:
 
     def find(self, word: str, offset: int) -> int:
         """Where `word` (a whole name) next occurs from an offset, or -1."""
-        m = re.compile(r"(?<![A-Za-z0-9_.])" + re.escape(word) + r"(?![A-Za-z0-9_])").search(self.text, offset)
+        m = re.compile(r"(?<![A-Za-z0-9_.])" + re.escape(word) + r"(?![A-Za-z0-9_])").search(
+            self.text, offset
+        )
         return m.start() if m else -1
 
 
@@ -220,8 +229,13 @@ class _Indexer:
                     for name, body in nodes.items():
                         full = f"{scene}.{name}"
                         if full not in idx.nodes:
-                            idx.nodes[full] = NodeDecl(full, scene, self._key_span(nodes, name), body,
-                                                       isinstance(body, Map) and "event" in body)
+                            idx.nodes[full] = NodeDecl(
+                                full,
+                                scene,
+                                self._key_span(nodes, name),
+                                body,
+                                isinstance(body, Map) and "event" in body,
+                            )
         self.plain = {v.name for v in idx.variables.values() if not v.per_character}
         self.per_char = {v.name for v in idx.variables.values() if v.per_character}
         for f, doc in self.docs:
@@ -240,7 +254,7 @@ class _Indexer:
         p = m.pos.get(key)
         line, col = (p[0], p[1]) if p else (m.line, m.col)
         offset = self.file.offset(line, col)
-        if self.file.text[offset:offset + 1] in ("'", '"'):
+        if self.file.text[offset : offset + 1] in ("'", '"'):
             offset += 1
         return self.file.span(offset, len(key))
 
@@ -252,8 +266,9 @@ class _Indexer:
                 self.index.variables[name] = VarDecl(name, self._key_span(decls, name), body, per_character)
 
     # -- uses ----------------------------------------------------------------------------
-    def _add(self, kind: str, name: str, span: Span, edit: Span | None = None, decl: bool = False,
-             via: Any = None) -> None:
+    def _add(
+        self, kind: str, name: str, span: Span, edit: Span | None = None, decl: bool = False, via: Any = None
+    ) -> None:
         self.out.append(Ref(kind, name, span, edit or span, decl, via))
 
     def _story(self, doc: Map) -> None:
@@ -410,8 +425,13 @@ class _Indexer:
     def _node_ref(self, ref: str, at: int, via: Any = None) -> None:
         full = ref if "." in ref or not self.scene else f"{self.scene}.{ref}"
         last = ref.rsplit(".", 1)[-1]
-        self._add("node", full, self.file.span(at, len(ref)), self.file.span(at + len(ref) - len(last), len(last)),
-                  via=via)
+        self._add(
+            "node",
+            full,
+            self.file.span(at, len(ref)),
+            self.file.span(at + len(ref) - len(last), len(last)),
+            via=via,
+        )
 
     def _name_in_value(self, m: Map, key: str, kind: str, name: str) -> None:
         line, col = _value_at(m, key)
@@ -436,7 +456,7 @@ class _Indexer:
             end = value.find("}", i + 1)
             if end < 0:
                 return
-            offset = self._scan(value[i + 1:end], offset)
+            offset = self._scan(value[i + 1 : end], offset)
             i = end + 1
 
     def _expression(self, m: Any, key: Any) -> None:
@@ -494,7 +514,9 @@ def build_index(root: Path, texts: Mapping[str, str]) -> StoryIndex:
 
 # -- where the cursor is -------------------------------------------------------------------------
 
-_LINE = re.compile(r"(?P<indent> *)(?P<dashes>(?:- +)*)(?:(?P<key>[A-Za-z_<][A-Za-z0-9_.<>-]*|'[^']*'|\"[^\"]*\") *:(?: |$))?")
+_LINE = re.compile(
+    r"(?P<indent> *)(?P<dashes>(?:- +)*)(?:(?P<key>[A-Za-z_<][A-Za-z0-9_.<>-]*|'[^']*'|\"[^\"]*\") *:(?: |$))?"
+)
 
 
 def key_path(lines: list[str], line: int) -> list[str]:

@@ -138,13 +138,17 @@ class ReadingReport:
                 "prompts": self.prompts,
                 "single_choice_prompts": self.single,
                 "single_choice_share": _share(self.single, self.prompts),
-                "clicks": {"navigation": self.total("navigation"), "continue": self.total("continues"),
-                           "decision": self.total("decisions")},
+                "clicks": {
+                    "navigation": self.total("navigation"),
+                    "continue": self.total("continues"),
+                    "decision": self.total("decisions"),
+                },
                 "thin_turns": self.thin_turns(),
                 "errors": sum(1 for r in self.runs if r.error),
             },
             "repeated_words_by_node": [
-                {"node": node, "words": words, "per_run": round(words / runs, 1)} for node, words in self.top_nodes()
+                {"node": node, "words": words, "per_run": round(words / runs, 1)}
+                for node, words in self.top_nodes()
             ],
             "runs": [r.to_dict() for r in self.runs],
         }
@@ -155,6 +159,7 @@ def _share(part: int, whole: int) -> float:
 
 
 # -- tracing paragraphs to nodes ---------------------------------------------------------------
+
 
 def _templates(items: Any, out: list[Any]) -> None:
     for item in items or ():
@@ -186,8 +191,11 @@ class _Tracer:
                 if all(isinstance(p, str) for p in parts):
                     found.append("".join(parts))
                 else:
-                    found.append(re.compile("".join(re.escape(p) if isinstance(p, str) else ".*?" for p in parts),
-                                            re.DOTALL))
+                    found.append(
+                        re.compile(
+                            "".join(re.escape(p) if isinstance(p, str) else ".*?" for p in parts), re.DOTALL
+                        )
+                    )
             self._patterns[index] = found
         return found
 
@@ -200,6 +208,7 @@ class _Tracer:
 
 
 # -- playing -----------------------------------------------------------------------------------
+
 
 class _View:
     """What a playtest strategy looks at, made from a Game's choices."""
@@ -249,10 +258,16 @@ def _is_navigation(story: Story, opt: Option) -> bool:
     return target >= 0 and story.node_at(target).is_hub
 
 
-def read_game(story: Story, seed: int, pick: Callable[[Game, Callable[[], float]], int], *,
-              max_steps: int = DEFAULT_MAX_STEPS, start: str | None = None,
-              values: Mapping[str, Any] | None = None,
-              repeats_by_node: Counter[str] | None = None) -> RunReading:
+def read_game(
+    story: Story,
+    seed: int,
+    pick: Callable[[Game, Callable[[], float]], int],
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    start: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    repeats_by_node: Counter[str] | None = None,
+) -> RunReading:
     """Play one recorded game with `pick` and measure what it showed."""
     run = RunReading(seed)
     tracer = _Tracer(story)
@@ -321,16 +336,32 @@ def check_strategy(spec: str, story: Story) -> None:
     _picker(spec, story)
 
 
-def reading(story: Story, runs: int, seed: int = 0, strategy: str = "random", *,
-            max_steps: int = DEFAULT_MAX_STEPS, start: str | None = None,
-            values: Mapping[str, Any] | None = None,
-            progress: Callable[[int, int], None] | None = None) -> ReadingReport:
+def reading(
+    story: Story,
+    runs: int,
+    seed: int = 0,
+    strategy: str = "random",
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    start: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReadingReport:
     """Play `runs` recorded games (run r from `run_seed(seed, r)`) and report what they showed."""
     pick = _picker(strategy, story)
     report = ReadingReport(story.id, strategy.strip(), seed)
     for r in range(runs):
-        report.runs.append(read_game(story, run_seed(seed, r), pick, max_steps=max_steps, start=start,
-                                     values=values, repeats_by_node=report.repeats_by_node))
+        report.runs.append(
+            read_game(
+                story,
+                run_seed(seed, r),
+                pick,
+                max_steps=max_steps,
+                start=start,
+                values=values,
+                repeats_by_node=report.repeats_by_node,
+            )
+        )
         if progress is not None:
             progress(r + 1, runs)
     return report
@@ -343,14 +374,18 @@ def _pct(part: int, whole: int) -> str:
 def format_reading(report: ReadingReport) -> str:
     """The reading report, for people."""
     lines = [f"Reading report ({report.strategy}, seed {report.seed}, {len(report.runs)} runs):"]
-    lines.append(f"  {'seed':>20} {'words':>7} {'repeat':>7} {'prompts':>7} {'single':>7} "
-                 f"{'nav':>5} {'cont':>5} {'dec':>5} {'thin turns'}")
+    lines.append(
+        f"  {'seed':>20} {'words':>7} {'repeat':>7} {'prompts':>7} {'single':>7} "
+        f"{'nav':>5} {'cont':>5} {'dec':>5} {'thin turns'}"
+    )
     for r in report.runs:
         thin = r.thin_turns()
         shown = ", ".join(map(str, thin[:8])) + (f" (+{len(thin) - 8})" if len(thin) > 8 else "")
-        lines.append(f"  {r.seed:>20} {r.words:>7,} {_pct(r.repeated, r.words):>7} {r.prompts:>7,} "
-                     f"{_pct(r.single, r.prompts):>7} {r.navigation:>5,} {r.continues:>5,} {r.decisions:>5,} "
-                     f"{shown or '-'}" + (f"  CRASH: {r.error}" if r.error else ""))
+        lines.append(
+            f"  {r.seed:>20} {r.words:>7,} {_pct(r.repeated, r.words):>7} {r.prompts:>7,} "
+            f"{_pct(r.single, r.prompts):>7} {r.navigation:>5,} {r.continues:>5,} {r.decisions:>5,} "
+            f"{shown or '-'}" + (f"  CRASH: {r.error}" if r.error else "")
+        )
     n = len(report.runs) or 1
     nav, cont, dec = report.total("navigation"), report.total("continues"), report.total("decisions")
     clicks = nav + cont + dec

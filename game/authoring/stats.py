@@ -25,8 +25,13 @@ class Tally:
     events: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {"words": self.words, "nodes": self.nodes, "choices": self.choices,
-                "endings": self.endings, "events": self.events}
+        return {
+            "words": self.words,
+            "nodes": self.nodes,
+            "choices": self.choices,
+            "endings": self.endings,
+            "events": self.events,
+        }
 
 
 @dataclass

@@ -111,6 +111,7 @@ class Scope(Protocol):
 def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
     """The closest candidate to a misspelt name, if any is close."""
     from difflib import get_close_matches  # only needed when something is wrong
+
     found = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -133,8 +134,10 @@ def _tokens(src: str) -> list[tuple[str, str, int]]:
                     if kind == "name" and out[i + 1][1] == "(" and text not in FUNCTIONS:
                         raise ExprError(f"unknown function '{text}'; {_ONLY_BUILTINS}", at)
                 attr = re.match(r"\.\w*", src[pos:])
-                raise ExprError(f"'{attr.group() if attr else '.'}' after a value is attribute "
-                                f"access; {_ONLY_BUILTINS}", pos)
+                raise ExprError(
+                    f"'{attr.group() if attr else '.'}' after a value is attribute access; {_ONLY_BUILTINS}",
+                    pos,
+                )
             raise ExprError(f"unexpected character {ch!r}", pos)
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -246,15 +249,14 @@ class _Parser:
         lt, rt = left[1], right[1]
         if (lt == STR) != (rt == STR):
             # Point at the text side: that is usually the one to change.
-            text_side, first, end = (
-                (left, ltok, optok[2]) if lt == STR else (right, rtok, self.peek()[2])
-            )
+            text_side, first, end = (left, ltok, optok[2]) if lt == STR else (right, rtok, self.peek()[2])
             start = first[2]
             shown = self.src[start:end].strip()
             if first[0] == "str" and text_side[0][0] == "str":
                 value = text_side[0][1]
-                hint = (f"; write {value} without quotes to compare numbers"
-                        if _NUMBER.fullmatch(value) else "")
+                hint = (
+                    f"; write {value} without quotes to compare numbers" if _NUMBER.fullmatch(value) else ""
+                )
                 why = f"{shown} is text in quotes{hint}"
             else:
                 why = f"'{shown}' holds text, not a number"
@@ -268,9 +270,7 @@ class _Parser:
                 if values and lit_side[0][0] == "str" and lit_side[0][1] not in values:
                     guess = did_you_mean(lit_side[0][1], values)
                     hint = f"; did you mean '{guess}'?" if guess else ""
-                    raise ExprError(
-                        f"'{lit_side[0][1]}' is not one of {', '.join(values)}{hint}", tok[2]
-                    )
+                    raise ExprError(f"'{lit_side[0][1]}' is not one of {', '.join(values)}{hint}", tok[2])
 
     def sum(self) -> tuple[Any, str]:
         left = self.term()
@@ -368,11 +368,10 @@ class _Parser:
         guess = self.scope.suggest(text, "variable")
         hint = f"; did you mean '{guess}'?" if guess else ""
         head, _, attr = text.rpartition(".")
-        if head and (
-            self.scope.variable(head) is not None or self.scope.constant(head) is not None
-        ):
-            raise ExprError(f"'.{attr}' after '{head}' is attribute access; {_ONLY_BUILTINS}",
-                            pos + len(head))
+        if head and (self.scope.variable(head) is not None or self.scope.constant(head) is not None):
+            raise ExprError(
+                f"'.{attr}' after '{head}' is attribute access; {_ONLY_BUILTINS}", pos + len(head)
+            )
         if "." in text and text.split(".", 1)[1].startswith("_"):
             raise ExprError(f"unknown name '{text}' (attribute access is not allowed)", pos)
         raise ExprError(f"unknown variable '{text}'{hint}", pos)
@@ -394,7 +393,9 @@ class _Parser:
             elif arg[0] == "name":
                 ref = arg[1]
             else:
-                raise self.fail(arg, f"{fname}() takes a {'node' if fname == 'visited' else 'character'} name")
+                raise self.fail(
+                    arg, f"{fname}() takes a {'node' if fname == 'visited' else 'character'} name"
+                )
             self.expect(")")
             if fname == "visited":
                 index = self.scope.node(ref)
@@ -431,8 +432,11 @@ class _Parser:
             if _is_constant(args[0][0]) and _is_constant(args[1][0]):
                 lo, hi = _constant_value(args[0][0], pos), _constant_value(args[1][0], pos)
                 if lo > hi:
-                    raise ExprError(f"random({_fmt_number(lo)}, {_fmt_number(hi)}) has its bounds the wrong way "
-                                    f"round: write random({_fmt_number(hi)}, {_fmt_number(lo)})", pos)
+                    raise ExprError(
+                        f"random({_fmt_number(lo)}, {_fmt_number(hi)}) has its bounds the wrong way "
+                        f"round: write random({_fmt_number(hi)}, {_fmt_number(lo)})",
+                        pos,
+                    )
             return ("call", fname, args[0][0], args[1][0]), INT
         t = FLOAT if any(a[1] == FLOAT for a in args) else INT
         return ("call", fname, *[a[0] for a in args]), t
@@ -444,7 +448,7 @@ def _is_constant(tree: Any) -> bool:
     if kind == "num":
         return True
     if kind == "bin" or kind == "neg":
-        return all(_is_constant(t) for t in tree[2 if kind == "bin" else 1:])
+        return all(_is_constant(t) for t in tree[2 if kind == "bin" else 1 :])
     if kind == "call" and tree[1] in ("min", "max", "clamp", "abs"):
         return all(_is_constant(t) for t in tree[2:])
     return False
@@ -543,8 +547,10 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _beyond(x: Any) -> StoryRuntimeError:
-    return StoryRuntimeError(f"a calculation gives {_fmt_number(x)}, beyond the limit of ±{MAX_NUMBER:,} "
-                             "(numbers in a story must stay finite)")
+    return StoryRuntimeError(
+        f"a calculation gives {_fmt_number(x)}, beyond the limit of ±{MAX_NUMBER:,} "
+        "(numbers in a story must stay finite)"
+    )
 
 
 def _checked(x: Any) -> Any:

@@ -35,8 +35,9 @@ class Option:
 
     __slots__ = ("index", "text", "enabled", "reason", "cost", "choice", "ref")
 
-    def __init__(self, index: int, text: str, enabled: bool, reason: str, cost: str,
-                 choice: Choice, ref: str) -> None:
+    def __init__(
+        self, index: int, text: str, enabled: bool, reason: str, cost: str, choice: Choice, ref: str
+    ) -> None:
         self.index = index
         self.text = text
         self.enabled = enabled
@@ -64,8 +65,13 @@ class Notice:
     def improved(self) -> bool | None:
         """True for a change for the better, False for the worse, None when neither applies
         (a word or a flag, which has no direction)."""
-        if isinstance(self.new, bool) or isinstance(self.old, bool) or not isinstance(self.new, int | float) \
-                or not isinstance(self.old, int | float) or self.new == self.old:
+        if (
+            isinstance(self.new, bool)
+            or isinstance(self.old, bool)
+            or not isinstance(self.new, int | float)
+            or not isinstance(self.old, int | float)
+            or self.new == self.old
+        ):
             return None
         return (self.new > self.old) == (self.better != "lower")
 
@@ -91,15 +97,34 @@ class Game:
     `randint(lo, hi)` and `weighted(weights)`), so a search can try every outcome in turn.
     """
 
-    def __init__(self, story: Story, seed: int = 0, *, record: bool = True, start: str | None = None,
-                 values: Mapping[str, Any] | None = None, seen: Iterable[str] = (), text: bool = True,
-                 text_draws: bool = True, lazy: bool = False, trace: bool = False,
-                 chance: Chance | None = None) -> None:
+    def __init__(
+        self,
+        story: Story,
+        seed: int = 0,
+        *,
+        record: bool = True,
+        start: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        seen: Iterable[str] = (),
+        text: bool = True,
+        text_draws: bool = True,
+        lazy: bool = False,
+        trace: bool = False,
+        chance: Chance | None = None,
+    ) -> None:
         """Begin a game at the story's start, or (to test a branch) at node `start` with
         variables preset from `values` and the events in `seen` counted as already happened
         once; ValueError names an unknown node, variable or event."""
-        self._configure(story, seed, record=record, text=text, text_draws=text_draws, lazy=lazy,
-                        trace=trace, chance=chance)
+        self._configure(
+            story,
+            seed,
+            record=record,
+            text=text,
+            text_draws=text_draws,
+            lazy=lazy,
+            trace=trace,
+            chance=chance,
+        )
         self.v: list[Any] = list(story.initial_values)
         self.visits = [0] * len(story.nodes)
         self.turn = 0
@@ -142,9 +167,18 @@ class Game:
         self._record_turn()
         self._run(first)
 
-    def _configure(self, story: Story, seed: int, *, record: bool = True, text: bool = True,
-                   text_draws: bool = True, lazy: bool = False, trace: bool = False,
-                   chance: Chance | None = None) -> None:
+    def _configure(
+        self,
+        story: Story,
+        seed: int,
+        *,
+        record: bool = True,
+        text: bool = True,
+        text_draws: bool = True,
+        lazy: bool = False,
+        trace: bool = False,
+        chance: Chance | None = None,
+    ) -> None:
         """How this game is played (not its state): set by __init__ and by from_dict."""
         self.story = story
         self.seed = int(seed) & _MASK
@@ -327,7 +361,7 @@ class Game:
             ok = True
             if is_event:
                 if (once or cooldown) and self.ev_count.get(at):
-                    ok = not once and self.turn - self.ev_last.get(at, -10**9) >= cooldown
+                    ok = not once and self.turn - self.ev_last.get(at, -(10**9)) >= cooldown
             elif once and uid in self.once_used:
                 ok = False
             if ok and cond is not None:
@@ -629,7 +663,7 @@ class Game:
             if at in ev_count and ev_count[at]:
                 if once:
                     continue
-                if cooldown and turn - self.ev_last.get(at, -10**9) < cooldown:
+                if cooldown and turn - self.ev_last.get(at, -(10**9)) < cooldown:
                     continue
             if cond is not None and no_reason and not cond(self):
                 continue
@@ -687,7 +721,7 @@ class Game:
                 continue
             if best and priority < top:
                 break
-            if cooldown and at in ev_count and ev_count[at] and turn - ev_last.get(at, -10**9) < cooldown:
+            if cooldown and at in ev_count and ev_count[at] and turn - ev_last.get(at, -(10**9)) < cooldown:
                 continue
             if cond is not None and not cond(self):
                 continue
@@ -729,8 +763,11 @@ class Game:
         for var in self.story.variables:
             old, new = before[var.slot], self.v[var.slot]
             if old != new and var.display != "hidden" and var.slot not in self._quiet_slots():
-                out.append(Notice(chars.get(var.character) if var.character else None, var.label, old, new,
-                                  var.better))
+                out.append(
+                    Notice(
+                        chars.get(var.character) if var.character else None, var.label, old, new, var.better
+                    )
+                )
         return out
 
     def _quiet_slots(self) -> set[int]:
@@ -744,10 +781,25 @@ class Game:
         # Visit counts are many (one per node) and a choice changes few: the snapshot keeps the
         # list of nodes the choice enters (filled in as it runs), and undo counts them back.
         return (
-            list(self.v), [], self.turn, self.rng, self.node, self.hub,
-            self.passage, self.options, set(self.once_used), dict(self.ev_count),
-            dict(self.ev_last), dict(self.ev_forced), self.fired, dict(self.char_endings), self.ending,
-            len(self.history), len(self.log), len(self.transcript), len(self.outcomes),
+            list(self.v),
+            [],
+            self.turn,
+            self.rng,
+            self.node,
+            self.hub,
+            self.passage,
+            self.options,
+            set(self.once_used),
+            dict(self.ev_count),
+            dict(self.ev_last),
+            dict(self.ev_forced),
+            self.fired,
+            dict(self.char_endings),
+            self.ending,
+            len(self.history),
+            len(self.log),
+            len(self.transcript),
+            len(self.outcomes),
             self.notices,
         )
 
@@ -755,9 +807,28 @@ class Game:
         visits = self.visits
         for node in s[1]:
             visits[node] -= 1
-        (self.v, _entered, self.turn, self.rng, self.node, self.hub, self.passage,
-         self.options, self.once_used, self.ev_count, self.ev_last, self.ev_forced,
-         self.fired, self.char_endings, self.ending, n_hist, n_log, n_tr, n_out, self.notices) = s
+        (
+            self.v,
+            _entered,
+            self.turn,
+            self.rng,
+            self.node,
+            self.hub,
+            self.passage,
+            self.options,
+            self.once_used,
+            self.ev_count,
+            self.ev_last,
+            self.ev_forced,
+            self.fired,
+            self.char_endings,
+            self.ending,
+            n_hist,
+            n_log,
+            n_tr,
+            n_out,
+            self.notices,
+        ) = s
         del self.history[n_hist:]
         del self.log[n_log:]
         del self.transcript[n_tr:]
@@ -818,7 +889,9 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     if not isinstance(data, dict):
         raise SaveError("the saved game is not a JSON object")
     if data.get("version") != STATE_VERSION:
-        raise SaveError(f"the saved game has state version {data.get('version')!r}; this game reads {STATE_VERSION}")
+        raise SaveError(
+            f"the saved game has state version {data.get('version')!r}; this game reads {STATE_VERSION}"
+        )
     game = cls.__new__(cls)
     game.notices = []
 
@@ -904,7 +977,9 @@ def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Gam
     game.history = []
     for turn, vals in data["history"]:
         saved = dict(zip(tracked_names, vals, strict=False))
-        game.history.append((whole(turn, "turn"), tuple(saved.get(n, story.variable(n).initial) for n in current)))
+        game.history.append(
+            (whole(turn, "turn"), tuple(saved.get(n, story.variable(n).initial) for n in current))
+        )
     game.log = [whole(i, "choice") for i in data["log"]]
     game.transcript = [(str(k), str(t)) for k, t in data["transcript"]]
     if game.ending is None and not any(o.enabled for o in game.options):
@@ -929,13 +1004,17 @@ def _restore_options(story: Story, node: Node, saved: Any) -> list[Option]:
         text = str(o["text"])
         ch = _find_choice(story, node, by_key, key, text)
         if ch is not None:
-            options.append(Option(len(options), text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ch.ref))
+            options.append(
+                Option(len(options), text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ch.ref)
+            )
     return options
 
 
 def _find_choice(story: Story, node: Node, by_key: dict[str, Choice], key: str, text: str) -> Choice | None:
-    changed = SaveError(f"the passage '{node.id}' has changed since this was saved: "
-                        f"the choice '{text}' is no longer there as it was")
+    changed = SaveError(
+        f"the passage '{node.id}' has changed since this was saved: "
+        f"the choice '{text}' is no longer there as it was"
+    )
     if key.startswith("c:"):
         ch = by_key.get(key)
         if ch is None:

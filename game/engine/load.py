@@ -65,8 +65,11 @@ def read_files(root: Path, overlay: Mapping[str, bytes] | None = None) -> list[t
     if overlay:
         out = [(rel, overlay.get(rel, data)) for rel, data in out]
         known = {rel for rel, _ in out}
-        out.extend((rel, data) for rel, data in overlay.items()
-                   if rel not in known and rel.endswith((".yaml", ".yml")) and not rel.startswith(("/", "../")))
+        out.extend(
+            (rel, data)
+            for rel, data in overlay.items()
+            if rel not in known and rel.endswith((".yaml", ".yml")) and not rel.startswith(("/", "../"))
+        )
         out.sort(key=lambda f: (f[0] != "story.yaml", f[0]))
     return out
 
@@ -114,8 +117,9 @@ def _cache_write(path: Path, value: Any) -> None:
         pass  # a cache that can't be written only costs speed
 
 
-def check(root: Path | str, *, cache_dir: Path | None | bool = None,
-          overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
+def check(
+    root: Path | str, *, cache_dir: Path | None | bool = None, overlay: Mapping[str, bytes] | None = None
+) -> tuple[Story | None, list[Problem]]:
     """Load and check a story: (story or None, every error and warning); `overlay` as in read_files."""
     # Loading makes millions of small objects that all live on; the cyclic garbage collector
     # would rescan them again and again for nothing, so it rests while a story loads.
@@ -128,8 +132,9 @@ def check(root: Path | str, *, cache_dir: Path | None | bool = None,
             gc.enable()
 
 
-def _check(root: Path, cache_dir: Path | None | bool,
-           overlay: Mapping[str, bytes] | None = None) -> tuple[Story | None, list[Problem]]:
+def _check(
+    root: Path, cache_dir: Path | None | bool, overlay: Mapping[str, bytes] | None = None
+) -> tuple[Story | None, list[Problem]]:
     try:
         files = read_files(root, overlay)
     except StoryError as exc:

@@ -38,18 +38,45 @@ _DISPLAYS = ("bar", "number", "text", "hidden")
 _BETTER = ("higher", "lower")
 
 STORY_KEYS = {
-    "id", "title", "start", "about", "variables", "characters", "character_variables", "turns", "playtest",
+    "id",
+    "title",
+    "start",
+    "about",
+    "variables",
+    "characters",
+    "character_variables",
+    "turns",
+    "playtest",
 }
 ABOUT_KEYS = {"author", "description", "disclaimer", "content_notes", "version"}
 VAR_KEYS = {
-    "type", "initial", "min", "max", "values", "label", "group", "display", "track",
-    "description", "unit", "better",
+    "type",
+    "initial",
+    "min",
+    "max",
+    "values",
+    "label",
+    "group",
+    "display",
+    "track",
+    "description",
+    "unit",
+    "better",
 }
 CHAR_KEYS = {"name", "description", "initial"}
 TURN_KEYS = {"counter", "budget", "refill", "hub", "end_of_turn"}
 SCENE_KEYS = {"scene", "character", "characters", "nodes", "variables", "end_of_turn", "title"}
 NODE_KEYS = {
-    "text", "effects", "choices", "goto", "random", "branch", "ending", "hub", "event", "title",
+    "text",
+    "effects",
+    "choices",
+    "goto",
+    "random",
+    "branch",
+    "ending",
+    "hub",
+    "event",
+    "title",
 }
 CHOICE_KEYS = {"id", "text", "if", "reason", "cost", "effects", "goto", "once", "fallback"}
 RANDOM_KEYS = {"weight", "effects", "goto"}
@@ -57,7 +84,16 @@ BRANCH_KEYS = {"if", "effects", "goto"}
 ENDING_KEYS = {"id", "title", "category", "character"}
 HUB_KEYS = {"tags", "limit"}
 EVENT_KEYS = {
-    "title", "if", "reason", "cost", "priority", "weight", "once", "cooldown", "forced", "tags",
+    "title",
+    "if",
+    "reason",
+    "cost",
+    "priority",
+    "weight",
+    "once",
+    "cooldown",
+    "forced",
+    "tags",
 }
 TEXT_ITEM_KEYS = {"if", "text", "else", "sequence", "cycle", "shuffle"}
 EFFECT_BLOCK_KEYS = {"if", "then", "else"}
@@ -126,8 +162,12 @@ class _Source:
             good = isinstance(value, kinds)
         if not good:
             names = {
-                str: "text", int: "a whole number", float: "a number", bool: "true or false",
-                Map: "a mapping", Seq: "a list",
+                str: "text",
+                int: "a whole number",
+                float: "a number",
+                bool: "true or false",
+                Map: "a mapping",
+                Seq: "a list",
             }
             want = " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
             line, col, _ = self.at_value(container, key)
@@ -138,8 +178,13 @@ class _Source:
 class _Scope:
     """Resolves names in expressions for one scene, and remembers what was used."""
 
-    def __init__(self, vars_by_name: dict[str, ex.VarInfo], constants: dict[str, str],
-                 node_index: dict[str, int], characters: dict[str, int]) -> None:
+    def __init__(
+        self,
+        vars_by_name: dict[str, ex.VarInfo],
+        constants: dict[str, str],
+        node_index: dict[str, int],
+        characters: dict[str, int],
+    ) -> None:
         self.vars = vars_by_name
         self.by_slot = {info.slot: info for info in vars_by_name.values()}
         self.constants = constants
@@ -243,8 +288,11 @@ class _Builder:
             if doc is None:
                 continue
             if not isinstance(doc, Map):
-                src.error(getattr(doc, "line", 1), getattr(doc, "col", 1),
-                          f"a story file must be a mapping of keys, not {_type_name(doc)}")
+                src.error(
+                    getattr(doc, "line", 1),
+                    getattr(doc, "col", 1),
+                    f"a story file must be a mapping of keys, not {_type_name(doc)}",
+                )
                 continue
             if Path(rel).name == "story.yaml" and "/" not in rel.replace("\\", "/"):
                 story_doc = (src, doc)
@@ -267,7 +315,9 @@ class _Builder:
                 self._characters(ssrc, doc)
         if "variables" in story and src.want(story, "variables", (Map,), "'variables'"):
             self._declare_vars(src, story["variables"], None)
-        if "character_variables" in story and src.want(story, "character_variables", (Map,), "'character_variables'"):
+        if "character_variables" in story and src.want(
+            story, "character_variables", (Map,), "'character_variables'"
+        ):
             self._declare_vars(src, story["character_variables"], "character")
         self._check_character_initials()
         scenes: list[tuple[_Source, Map, str, int | None]] = []
@@ -280,8 +330,9 @@ class _Builder:
                 if char is None:
                     guess = ex.did_you_mean(doc["character"], list(self.char_index))
                     hint = f"; did you mean '{guess}'?" if guess else ""
-                    ssrc.error(*ssrc.at_value(doc, "character")[:2],
-                               f"unknown character '{doc['character']}'{hint}")
+                    ssrc.error(
+                        *ssrc.at_value(doc, "character")[:2], f"unknown character '{doc['character']}'{hint}"
+                    )
             if "variables" in doc and ssrc.want(doc, "variables", (Map,), "'variables'"):
                 self._declare_vars(ssrc, doc["variables"], None, case=char)
             if scene is not None:
@@ -310,8 +361,10 @@ class _Builder:
             if "end_of_turn" in doc:
                 scope.scene = scene
                 if turns is None:
-                    ssrc.error(*ssrc.at_key(doc, "end_of_turn"),
-                               "'end_of_turn' needs a 'turns' section in story.yaml")
+                    ssrc.error(
+                        *ssrc.at_key(doc, "end_of_turn"),
+                        "'end_of_turn' needs a 'turns' section in story.yaml",
+                    )
                 end_of_turn.extend(self._effects(ssrc, doc, "end_of_turn"))
         if turns is not None:
             turns["end_of_turn"] = end_of_turn
@@ -374,10 +427,17 @@ class _Builder:
             if spec in BUILT_IN_STRATEGIES:
                 out["strategies"][name] = spec
             elif kind not in ("prefer", "avoid") or not patterns:
-                src.error(vline, vcol, f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
-                                       f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}")
-            elif not any(fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
-                         for v in self.vars for p in patterns):
+                src.error(
+                    vline,
+                    vcol,
+                    f"strategy '{name}' must be prefer:PATTERN, avoid:PATTERN, "
+                    f"or one of {', '.join(sorted(BUILT_IN_STRATEGIES))}",
+                )
+            elif not any(
+                fnmatch.fnmatchcase(v["name"], p) or fnmatch.fnmatchcase(v["base"], p)
+                for v in self.vars
+                for p in patterns
+            ):
                 src.error(vline, vcol, f"strategy '{name}' ({spec}) matches no variable")
             else:
                 out["strategies"][name] = spec
@@ -426,22 +486,29 @@ class _Builder:
                 src.error(line, col, f"'{name}' is a reserved word and can't name a variable")
                 continue
             if not isinstance(body, Map):
-                src.error(line, col, f"variable '{name}' must be a mapping such as {{type: int, initial: 0}}, not {_type_name(body)}")
+                src.error(
+                    line,
+                    col,
+                    f"variable '{name}' must be a mapping such as {{type: int, initial: 0}}, not {_type_name(body)}",
+                )
                 continue
             decl = self._var_decl(src, name, body)
             if decl is None:
                 continue
-            targets = [(name, None)] if per is None else [
-                (f"{c['id']}.{name}", i) for i, c in enumerate(self.characters)
-            ]
+            targets = (
+                [(name, None)]
+                if per is None
+                else [(f"{c['id']}.{name}", i) for i, c in enumerate(self.characters)]
+            )
             for full, char in targets:
                 if full in self.vars_by_name:
                     first = self.var_src[self.vars_by_name[full].slot]
                     src.error(line, col, f"variable '{full}' is already declared ({first[0]}:{first[1]})")
                     continue
                 slot = len(self.vars)
-                entry = dict(decl, name=full, base=name, character=char,
-                             case=char if char is not None else case)
+                entry = dict(
+                    decl, name=full, base=name, character=char, case=char if char is not None else case
+                )
                 if char is not None:
                     entry["initial"] = self._character_initial(self.characters[char]["id"], name, decl)
                 self.vars.append(entry)
@@ -477,7 +544,9 @@ class _Builder:
         for cid, (src, m) in self.char_initial.items():
             for name in m:
                 if f"{cid}.{name}" not in self.vars_by_name:
-                    guess = ex.did_you_mean(name, sorted({v["base"] for v in self.vars if v["character"] is not None}))
+                    guess = ex.did_you_mean(
+                        name, sorted({v["base"] for v in self.vars if v["character"] is not None})
+                    )
                     hint = f"; did you mean '{guess}'?" if guess else ""
                     src.error(*src.at_key(m, name), f"'{name}' is not a character variable{hint}")
 
@@ -486,13 +555,22 @@ class _Builder:
         vtype = m.get("type")
         if vtype not in ("int", "bool", "enum"):
             if "type" in m:
-                src.error(*src.at_value(m, "type")[:2],
-                          f"variable type must be int, bool or enum, not {vtype!r}")
+                src.error(
+                    *src.at_value(m, "type")[:2], f"variable type must be int, bool or enum, not {vtype!r}"
+                )
             return None
         decl: dict[str, Any] = {
-            "type": vtype, "label": name.replace("_", " ").capitalize(), "group": "",
-            "display": "hidden", "track": False, "description": "", "unit": name.replace("_", " "),
-            "min": -INT_LIMIT, "max": INT_LIMIT, "values": (), "better": "higher",
+            "type": vtype,
+            "label": name.replace("_", " ").capitalize(),
+            "group": "",
+            "display": "hidden",
+            "track": False,
+            "description": "",
+            "unit": name.replace("_", " "),
+            "min": -INT_LIMIT,
+            "max": INT_LIMIT,
+            "values": (),
+            "better": "higher",
         }
         for key in ("label", "group", "description", "unit"):
             if key in m and src.want(m, key, (str,), f"'{key}'"):
@@ -501,8 +579,7 @@ class _Builder:
             if m["display"] in _DISPLAYS:
                 decl["display"] = m["display"]
             else:
-                src.error(*src.at_value(m, "display")[:2],
-                          f"display must be one of {', '.join(_DISPLAYS)}")
+                src.error(*src.at_value(m, "display")[:2], f"display must be one of {', '.join(_DISPLAYS)}")
         if "track" in m and src.want(m, "track", (bool,), "'track'"):
             decl["track"] = m["track"]
         if "better" in m and src.want(m, "better", (str,), "'better'"):
@@ -523,8 +600,10 @@ class _Builder:
             if "initial" in m and not src.want(m, "initial", (int,), "'initial'"):
                 initial = decl["min"]
             elif not decl["min"] <= initial <= decl["max"]:
-                src.error(*src.at_value(m, "initial")[:2],
-                          f"initial value {initial} is outside {decl['min']}..{decl['max']}")
+                src.error(
+                    *src.at_value(m, "initial")[:2],
+                    f"initial value {initial} is outside {decl['min']}..{decl['max']}",
+                )
             decl["initial"] = initial
         elif vtype == "bool":
             initial = m.get("initial", False)
@@ -548,7 +627,10 @@ class _Builder:
             if initial not in values:
                 guess = ex.did_you_mean(str(initial), values)
                 hint = f"; did you mean '{guess}'?" if guess else ""
-                src.error(*src.at_value(m, "initial")[:2], f"initial value '{initial}' is not one of {', '.join(values)}{hint}")
+                src.error(
+                    *src.at_value(m, "initial")[:2],
+                    f"initial value '{initial}' is not one of {', '.join(values)}{hint}",
+                )
                 initial = values[0]
             decl["initial"] = initial
         return decl
@@ -559,8 +641,10 @@ class _Builder:
                 return None
             scene = doc["scene"]
             if not _SCENE_ID.match(scene):
-                src.error(*src.at_value(doc, "scene")[:2],
-                          f"scene id '{scene}' must be names joined by dots (letters, digits, _)")
+                src.error(
+                    *src.at_value(doc, "scene")[:2],
+                    f"scene id '{scene}' must be names joined by dots (letters, digits, _)",
+                )
                 return None
             return str(scene)
         parts = list(Path(src.rel).with_suffix("").parts)
@@ -596,7 +680,13 @@ class _Builder:
             return None
         m = story["turns"]
         src.check_keys(m, TURN_KEYS, "'turns'", required=("hub",))
-        turns: dict[str, Any] = {"counter": None, "budget": None, "refill": None, "hub": None, "end_of_turn": []}
+        turns: dict[str, Any] = {
+            "counter": None,
+            "budget": None,
+            "refill": None,
+            "hub": None,
+            "end_of_turn": [],
+        }
         for key in ("counter", "budget"):
             if key in m and src.want(m, key, (str,), f"'turns.{key}'"):
                 info = self.scope.variable(m[key], write=True)
@@ -617,16 +707,29 @@ class _Builder:
         return turns
 
     # -- nodes ----------------------------------------------------------------------------
-    def _node(self, src: _Source, parent: Map, name: str, body: Any, full: str, scene: str,
-              char: int | None) -> dict[str, Any]:
+    def _node(
+        self, src: _Source, parent: Map, name: str, body: Any, full: str, scene: str, char: int | None
+    ) -> dict[str, Any]:
         line, col = src.at_key(parent, name)
         node: dict[str, Any] = {
-            "id": full, "scene": scene, "file": src.rel, "line": line, "character": char,
-            "title": None, "text": [], "effects": None, "choices": [], "nav": ("choices",),
-            "ending": None, "hub": None, "event": None,
+            "id": full,
+            "scene": scene,
+            "file": src.rel,
+            "line": line,
+            "character": char,
+            "title": None,
+            "text": [],
+            "effects": None,
+            "choices": [],
+            "nav": ("choices",),
+            "ending": None,
+            "hub": None,
+            "event": None,
         }
         if not isinstance(body, Map):
-            src.error(line, col, f"node '{name}' must be a mapping (text, choices, ...), not {_type_name(body)}")
+            src.error(
+                line, col, f"node '{name}' must be a mapping (text, choices, ...), not {_type_name(body)}"
+            )
             return node
         src.check_keys(body, NODE_KEYS, f"node '{name}'")
         if "title" in body and src.want(body, "title", (str,), "'title'"):
@@ -637,8 +740,10 @@ class _Builder:
             node["effects"] = self._effects(src, body, "effects")
         ways = [k for k in ("choices", "goto", "random", "branch") if k in body]
         if len(ways) > 1:
-            src.error(*src.at_key(body, ways[1]),
-                      f"node '{name}' has both '{ways[0]}' and '{ways[1]}'; use one way on")
+            src.error(
+                *src.at_key(body, ways[1]),
+                f"node '{name}' has both '{ways[0]}' and '{ways[1]}'; use one way on",
+            )
         if "choices" in body and src.want(body, "choices", (Seq,), "'choices'"):
             node["choices"] = [self._choice(src, body["choices"], i) for i in range(len(body["choices"]))]
             fallbacks = [c for c in node["choices"] if c and c["fallback"]]
@@ -660,8 +765,10 @@ class _Builder:
             node["ending"] = self._ending(src, body, "ending")
             if node["ending"] and node["ending"]["character"] is None:
                 if ways:
-                    src.error(*src.at_key(body, ways[0]),
-                              f"node '{name}' ends the story, so it can't have '{ways[0]}'")
+                    src.error(
+                        *src.at_key(body, ways[0]),
+                        f"node '{name}' ends the story, so it can't have '{ways[0]}'",
+                    )
                 node["nav"] = ("end",)
         if "hub" in body:
             node["hub"] = self._hub(src, body)
@@ -711,8 +818,9 @@ class _Builder:
             src.error(line, col, "a condition must be true or false, not text")
         return tree
 
-    def _expr_error(self, src: _Source, line: int, col: int, style: str | None, value: str,
-                    exc: ex.ExprError) -> None:
+    def _expr_error(
+        self, src: _Source, line: int, col: int, style: str | None, value: str, exc: ex.ExprError
+    ) -> None:
         message = exc.message
         if style in (None, "'", '"') and "\n" not in value:
             col += exc.offset + (1 if style in ("'", '"') else 0)
@@ -748,7 +856,9 @@ class _Builder:
                 other = self._effects(src, item, "else") if "else" in item else []
                 out.append(("if", cond, then, other))
             else:
-                src.error(line, col, f"an effect must be text like 'x += 1' or an if block, not {_type_name(item)}")
+                src.error(
+                    line, col, f"an effect must be text like 'x += 1' or an if block, not {_type_name(item)}"
+                )
         return out
 
     def _template(self, src: _Source, m: Any, key: Any, text: str) -> tuple[Any, ...]:
@@ -773,13 +883,22 @@ class _Builder:
             elif ch == "{":
                 end = text.find("}", i + 1)
                 if end < 0:
-                    self._expr_error(src, line, col, style, text, ex.ExprError("'{' is never closed (write '{{' for a brace)", i))
+                    self._expr_error(
+                        src,
+                        line,
+                        col,
+                        style,
+                        text,
+                        ex.ExprError("'{' is never closed (write '{{' for a brace)", i),
+                    )
                     return (text,)
                 source = text[i + 1 : end]
                 try:
                     tree, vtype = self.scope.parse("expr", source)
                 except ex.ExprError as exc:
-                    self._expr_error(src, line, col, style, text, ex.ExprError(exc.message, i + 1 + exc.offset))
+                    self._expr_error(
+                        src, line, col, style, text, ex.ExprError(exc.message, i + 1 + exc.offset)
+                    )
                     return (text,)
                 if buf:
                     parts.append("".join(buf))
@@ -787,7 +906,9 @@ class _Builder:
                 parts.append(("e", tree, vtype))
                 i = end + 1
             elif ch == "}":
-                self._expr_error(src, line, col, style, text, ex.ExprError("'}' without '{' (write '}}' for a brace)", i))
+                self._expr_error(
+                    src, line, col, style, text, ex.ExprError("'}' without '{' (write '}}' for a brace)", i)
+                )
                 return (text,)
             else:
                 buf.append(ch)
@@ -831,18 +952,24 @@ class _Builder:
         key = next(iter(item), "")
         if len(item) == 1 and key not in TEXT_ITEM_KEYS and not ex.did_you_mean(key, sorted(TEXT_ITEM_KEYS)):
             if src.at_key(item, key) != (item.line, item.col):  # the key isn't first: it's in braces
-                src.error(item.line, item.col,
-                          f"this text reads as a mapping because it starts with '{{'; put the whole "
-                          f"text in quotes, like \"{{{key}}} ...\"")
+                src.error(
+                    item.line,
+                    item.col,
+                    f"this text reads as a mapping because it starts with '{{'; put the whole "
+                    f'text in quotes, like "{{{key}}} ..."',
+                )
                 return []
-            src.error(*src.at_key(item, key),
-                      f"this text reads as a key '{key}' because it contains ': '; put the text in quotes")
+            src.error(
+                *src.at_key(item, key),
+                f"this text reads as a key '{key}' because it contains ': '; put the text in quotes",
+            )
             return []
         src.check_keys(item, TEXT_ITEM_KEYS, "a text item")
         kinds = [k for k in ("if", "sequence", "cycle", "shuffle") if k in item]
         if len(kinds) != 1:
-            src.error(item.line, item.col,
-                      "a text item needs exactly one of 'if', 'sequence', 'cycle' or 'shuffle'")
+            src.error(
+                item.line, item.col, "a text item needs exactly one of 'if', 'sequence', 'cycle' or 'shuffle'"
+            )
             return []
         kind = kinds[0]
         if kind == "if":
@@ -895,15 +1022,24 @@ class _Builder:
             src.error(line, col, f"a choice must be a mapping with 'text' and 'goto', not {_type_name(m)}")
             return None
         src.check_keys(m, CHOICE_KEYS, "a choice", required=("goto",))
-        choice: dict[str, Any] = {"line": line, "text": ("",), "cost": [], "effects": None,
-                                  "goto": 0, "once": False, "fallback": False}
+        choice: dict[str, Any] = {
+            "line": line,
+            "text": ("",),
+            "cost": [],
+            "effects": None,
+            "goto": 0,
+            "once": False,
+            "fallback": False,
+        }
         for key in ("once", "fallback"):
             if key in m and src.want(m, key, (bool,), f"'{key}'"):
                 choice[key] = m[key]
         if "id" in m and src.want(m, "id", (str,), "a choice's 'id'"):
             if CHOICE_ID.fullmatch(m["id"]) is None:
-                src.error(*src.at_value(m, "id")[:2],
-                          f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'")
+                src.error(
+                    *src.at_value(m, "id")[:2],
+                    f"a choice's id '{m['id']}' must be letters, digits, '_' or '-'",
+                )
             else:
                 choice["id"] = m["id"]
         if "text" in m:
@@ -926,7 +1062,10 @@ class _Builder:
             src.error(seq.line, seq.col, "'random' needs at least one entry")
         for i, m in enumerate(seq):
             if not isinstance(m, Map):
-                src.error(*src.at_value(seq, i)[:2], f"a random entry must be a mapping with 'weight' and 'goto', not {_type_name(m)}")
+                src.error(
+                    *src.at_value(seq, i)[:2],
+                    f"a random entry must be a mapping with 'weight' and 'goto', not {_type_name(m)}",
+                )
                 continue
             src.check_keys(m, RANDOM_KEYS, "a random entry", required=("goto",))
             weight = self._expr(src, m, "weight", numeric=True) if "weight" in m else ("num", 1)
@@ -943,7 +1082,10 @@ class _Builder:
             src.error(seq.line, seq.col, "'branch' needs at least one entry")
         for i, m in enumerate(seq):
             if not isinstance(m, Map):
-                src.error(*src.at_value(seq, i)[:2], f"a branch entry must be a mapping with 'if' and 'goto', not {_type_name(m)}")
+                src.error(
+                    *src.at_value(seq, i)[:2],
+                    f"a branch entry must be a mapping with 'if' and 'goto', not {_type_name(m)}",
+                )
                 continue
             src.check_keys(m, BRANCH_KEYS, "a branch entry", required=("goto",))
             cond = self._expr(src, m, "if", boolean=True) if "if" in m else None
@@ -955,8 +1097,11 @@ class _Builder:
                 src.want(m, "goto", (str,), "'goto'")
             out.append((cond, effects, target))
         if seq and isinstance(seq[-1], Map) and "if" in seq[-1]:
-            src.error(seq[-1].line, seq[-1].col,
-                      "the last branch entry must have no 'if', so the branch always goes somewhere")
+            src.error(
+                seq[-1].line,
+                seq[-1].col,
+                "the last branch entry must have no 'if', so the branch always goes somewhere",
+            )
         return out
 
     def _ending(self, src: _Source, m: Map, key: str) -> dict[str, Any] | None:
@@ -1010,8 +1155,16 @@ class _Builder:
             return None
         m = body["event"]
         src.check_keys(m, EVENT_KEYS, "an event", required=("title",))
-        event: dict[str, Any] = {"title": ("",), "cost": [], "priority": 0, "weight": ("num", 1),
-                                 "once": False, "cooldown": 0, "forced": False, "tags": None}
+        event: dict[str, Any] = {
+            "title": ("",),
+            "cost": [],
+            "priority": 0,
+            "weight": ("num", 1),
+            "once": False,
+            "cooldown": 0,
+            "forced": False,
+            "tags": None,
+        }
         if "title" in m and src.want(m, "title", (str,), "'event.title'"):
             event["title"] = self._template(src, m, "title", " ".join(m["title"].split()))
         self._condition(src, m, event)
@@ -1069,11 +1222,31 @@ class _Builder:
         for i, node in enumerate(nodes):
             file, line, col = self.node_src[i]
             if not reach[i]:
-                self.problems.append(Problem(file, line, col, f"node '{node['id']}' can't be reached from the start", "warning"))
+                self.problems.append(
+                    Problem(
+                        file, line, col, f"node '{node['id']}' can't be reached from the start", "warning"
+                    )
+                )
             if node["nav"] == ("choices",) and not node["choices"]:
-                self.problems.append(Problem(file, line, col, f"node '{node['id']}' is a dead end: it has no choices, no goto and is not an ending", "warning"))
+                self.problems.append(
+                    Problem(
+                        file,
+                        line,
+                        col,
+                        f"node '{node['id']}' is a dead end: it has no choices, no goto and is not an ending",
+                        "warning",
+                    )
+                )
             if node["event"] is not None and not hubs:
-                self.problems.append(Problem(file, line, col, f"event '{node['id']}' will never be offered: the story has no hub", "warning"))
+                self.problems.append(
+                    Problem(
+                        file,
+                        line,
+                        col,
+                        f"event '{node['id']}' will never be offered: the story has no hub",
+                        "warning",
+                    )
+                )
         used = self.scope.read | self.scope.written
         bases_used = {self.vars[s]["base"] for s in used if self.vars[s]["character"] is not None}
         reported: set[str] = set()
@@ -1113,7 +1286,15 @@ class _Builder:
                     continue
                 if state.get(nxt) == 1:
                     file, line, col = self.node_src[nxt]
-                    self.problems.append(Problem(file, line, col, f"node '{nodes[nxt]['id']}' is in a loop that never stops for a choice", "error"))
+                    self.problems.append(
+                        Problem(
+                            file,
+                            line,
+                            col,
+                            f"node '{nodes[nxt]['id']}' is in a loop that never stops for a choice",
+                            "error",
+                        )
+                    )
                     continue
                 if nxt not in state:
                     state[nxt] = 1
@@ -1157,8 +1338,15 @@ def scan_story_folder(root: Path) -> tuple[list[Path], list[Problem]]:
         for entry in entries:
             seen += 1
             if seen > MAX_ENTRIES or len(files) > MAX_FILES:
-                return files, [Problem(str(root), 1, 1, f"too many files: a story folder holds at most {MAX_FILES:,} "
-                                       f"story files and {MAX_ENTRIES:,} entries in all (is this the story's folder?)")]
+                return files, [
+                    Problem(
+                        str(root),
+                        1,
+                        1,
+                        f"too many files: a story folder holds at most {MAX_FILES:,} "
+                        f"story files and {MAX_ENTRIES:,} entries in all (is this the story's folder?)",
+                    )
+                ]
             if entry.name.startswith("."):
                 continue
             path = Path(entry.path)
@@ -1170,8 +1358,15 @@ def scan_story_folder(root: Path) -> tuple[list[Path], list[Problem]]:
                     target = path.resolve()
                     if target != top and top not in target.parents:
                         if is_yaml or target.is_dir():
-                            problems.append(Problem(rel, 1, 1, "refused: a link to somewhere outside the story folder "
-                                                    "(copy the file into the folder instead)"))
+                            problems.append(
+                                Problem(
+                                    rel,
+                                    1,
+                                    1,
+                                    "refused: a link to somewhere outside the story folder "
+                                    "(copy the file into the folder instead)",
+                                )
+                            )
                         continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(path)
@@ -1184,12 +1379,18 @@ def scan_story_folder(root: Path) -> tuple[list[Path], list[Problem]]:
                     problems.append(Problem(rel, 1, 1, "refused: a link to a file that doesn't exist"))
                 continue
             except (OSError, RuntimeError) as exc:
-                problems.append(Problem(rel, 1, 1, f"can't read the file: {getattr(exc, 'strerror', None) or exc}"))
+                problems.append(
+                    Problem(rel, 1, 1, f"can't read the file: {getattr(exc, 'strerror', None) or exc}")
+                )
                 continue
             if stat.S_ISDIR(st.st_mode):
                 continue  # a link to a folder inside the story: its files are found there
             if not stat.S_ISREG(st.st_mode):
-                problems.append(Problem(rel, 1, 1, f"refused: {kind_of(st.st_mode)}, not an ordinary file; it is not read"))
+                problems.append(
+                    Problem(
+                        rel, 1, 1, f"refused: {kind_of(st.st_mode)}, not an ordinary file; it is not read"
+                    )
+                )
                 continue
             files.append(path)
     files.sort(key=lambda p: (p.relative_to(root).as_posix() != "story.yaml", p.relative_to(root).as_posix()))
@@ -1202,7 +1403,9 @@ def build_ir(root: Path, files: list[tuple[str, bytes]]) -> tuple[dict[str, Any]
     try:
         ir = builder.build()
     except RecursionError:
-        builder.problems.append(Problem(files[0][0] if files else "story.yaml", 1, 1, "story is nested too deeply to read"))
+        builder.problems.append(
+            Problem(files[0][0] if files else "story.yaml", 1, 1, "story is nested too deeply to read")
+        )
         ir = None
     problems = sorted(builder.problems, key=lambda p: (p.severity != "error", p.file, p.line, p.column))
     if any(p.severity == "error" for p in problems):

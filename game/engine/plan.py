@@ -132,8 +132,10 @@ class Plan:
         each (is_event, choice, condition, cost, once, uid, cooldown, event node)."""
         sieve = self._candidates.get(node.index)
         if sieve is None:
-            rows = [(False, ch, cond, cost, once, uid, 0, 0)
-                    for ch, cond, _nr, cost, once, uid, _rng in node.offer]
+            rows = [
+                (False, ch, cond, cost, once, uid, 0, 0)
+                for ch, cond, _nr, cost, once, uid, _rng in node.offer
+            ]
             guards: list[tuple[int, frozenset[Any] | None]] = [(0, None)] * len(rows)
             if node.is_hub:
                 hub = self.hub(node)
@@ -149,7 +151,9 @@ class Sieve:
     guarded variables' values: the rows whose guards hold are worked out once for each
     combination of values, as an AND of per-value bit masks."""
 
-    def __init__(self, story: Story, rows: tuple[Any, ...], guards: list[tuple[int, frozenset[Any] | None]]) -> None:
+    def __init__(
+        self, story: Story, rows: tuple[Any, ...], guards: list[tuple[int, frozenset[Any] | None]]
+    ) -> None:
         self.rows = rows
         slots = sorted({slot for slot, ok in guards if ok is not None})
         self._slots = tuple(slots)
@@ -194,14 +198,31 @@ class HubPlan:
     def __init__(self, story: Story, fits: list[Event]) -> None:
         guards = {ev.node: _guard(story, ev) for ev in fits}
         self.events = tuple(
-            (ev, ev.choice, ev.choice.cond, ev.choice.reason is None, ev.choice.cost, ev.once, ev.cooldown, ev.node,
-             *(guards[ev.node] if ev.choice.reason is None else (0, None)), _offer_draws(story, ev))
-            for ev in fits if not ev.forced)
+            (
+                ev,
+                ev.choice,
+                ev.choice.cond,
+                ev.choice.reason is None,
+                ev.choice.cost,
+                ev.once,
+                ev.cooldown,
+                ev.node,
+                *(guards[ev.node] if ev.choice.reason is None else (0, None)),
+                _offer_draws(story, ev),
+            )
+            for ev in fits
+            if not ev.forced
+        )
         self.guards = guards
         self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
-        self.sieve = Sieve(story, tuple((ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
-                                        for ev, _slot, _ok in self.forced),
-                           [(slot, ok) for _ev, slot, ok in self.forced])
+        self.sieve = Sieve(
+            story,
+            tuple(
+                (ev, ev.node, ev.priority, ev.once, ev.cooldown, ev.choice.cond)
+                for ev, _slot, _ok in self.forced
+            ),
+            [(slot, ok) for _ev, slot, ok in self.forced],
+        )
         # What the forced events' conditions read, so that a hub visited again with all of it
         # unchanged (and no forced event fired since) is known to force nothing again. Only
         # where no condition draws random numbers.
@@ -220,8 +241,13 @@ class HubPlan:
             seen = itemgetter(*sorted(visits), 0) if visits else None
 
             def settled(g: Any) -> Any:
-                return (values(g.v) if values else None, seen(g.visits) if seen else None,
-                        g.turn, g.fired, len(g.char_endings))
+                return (
+                    values(g.v) if values else None,
+                    seen(g.visits) if seen else None,
+                    g.turn,
+                    g.fired,
+                    len(g.char_endings),
+                )
 
             self.settled = settled
 
@@ -257,7 +283,9 @@ def _domain(story: Story, slot: int) -> list[Any] | None:
 def _guard(story: Story, ev: Event) -> tuple[int, frozenset[Any] | None]:
     """(slot, the values for which the event's most selective guard holds), or (0, None)."""
     ir = story.ir_node(ev.node)["event"]
-    if ir.get("if") is None or uses_randomness((ir.get("if"), ir["cost"], ir["title"], ir.get("reason"), ir["weight"])):
+    if ir.get("if") is None or uses_randomness(
+        (ir.get("if"), ir["cost"], ir["title"], ir.get("reason"), ir["weight"])
+    ):
         return 0, None
     best: tuple[int, frozenset[Any] | None] = (0, None)
     best_share = 1.0

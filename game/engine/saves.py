@@ -152,12 +152,16 @@ def _clean(value: Any, depth: int = 0) -> Any:
         if UNSAFE.search(value) is None:
             return value
         if _SURROGATE.search(value):
-            raise SaveError("the save holds text that isn't valid Unicode (a lone surrogate); it can't be used")
+            raise SaveError(
+                "the save holds text that isn't valid Unicode (a lone surrogate); it can't be used"
+            )
         # Control characters can't come from a story (they are refused at load): shown, never sent.
         return terminal_safe(value)
     if isinstance(value, int):
         if not -_TOO_LONG < value < _TOO_LONG:
-            raise SaveError(f"the save holds a number {len(str(abs(value))):,} digits long, too long to be one of ours")
+            raise SaveError(
+                f"the save holds a number {len(str(abs(value))):,} digits long, too long to be one of ours"
+            )
         return value
     if isinstance(value, list):
         return [_clean(v, depth + 1) for v in value]
@@ -181,7 +185,9 @@ def parse_json(raw: bytes) -> Any:
         raise SaveError("the save file is damaged (nested too deeply)") from None
     except ValueError as exc:
         if "digits" in str(exc):  # Python's own limit on converting long numbers
-            raise SaveError("the save holds a number thousands of digits long, too long to be one of ours") from None
+            raise SaveError(
+                "the save holds a number thousands of digits long, too long to be one of ours"
+            ) from None
         raise SaveError(f"the save file is damaged ({one_line(str(exc))[:200]})") from None
     # Only an escape (`\\u...`), a raw DEL or C1 character, or a long run of digits can make a
     # value that needs cleaning: a save as the game writes it has none, and isn't walked.
@@ -206,7 +212,9 @@ def read_save_file(path: Path) -> dict[str, Any]:
         raise SaveError("this file is not a Straight and Narrow save")
     version = data.get("version")
     if version != SAVE_VERSION:
-        raise SaveError(f"the save has format version {one_line(repr(version))[:40]}; this game reads version {SAVE_VERSION}")
+        raise SaveError(
+            f"the save has format version {one_line(repr(version))[:40]}; this game reads version {SAVE_VERSION}"
+        )
     story = data.get("story")
     if not isinstance(story, dict) or not isinstance(story.get("id"), str):
         raise SaveError("the save doesn't say which story it belongs to")

@@ -69,8 +69,21 @@ class Ending:
 class Choice:
     """A compiled choice (or a hub event offered as a choice)."""
 
-    __slots__ = ("uid", "text", "const_text", "cond", "reason", "cost", "effects", "target", "once",
-                 "fallback", "event", "ref", "shown")
+    __slots__ = (
+        "uid",
+        "text",
+        "const_text",
+        "cond",
+        "reason",
+        "cost",
+        "effects",
+        "target",
+        "once",
+        "fallback",
+        "event",
+        "ref",
+        "shown",
+    )
 
     def __init__(self) -> None:
         self.uid = 0
@@ -117,9 +130,28 @@ class Event:
 class Node:
     """A compiled node."""
 
-    __slots__ = ("index", "id", "scene", "file", "line", "title", "character", "text", "effects",
-                 "choices", "nav", "goto", "outs", "ending", "hub_tags", "hub_limit", "is_hub",
-                 "event", "fallback", "offer")
+    __slots__ = (
+        "index",
+        "id",
+        "scene",
+        "file",
+        "line",
+        "title",
+        "character",
+        "text",
+        "effects",
+        "choices",
+        "nav",
+        "goto",
+        "outs",
+        "ending",
+        "hub_tags",
+        "hub_limit",
+        "is_hub",
+        "event",
+        "fallback",
+        "offer",
+    )
 
     def __init__(self) -> None:
         self.index = 0
@@ -182,7 +214,9 @@ class Story:
     _hub_events: dict[int, tuple[tuple[Event, ...], tuple[Event, ...]]] = field(default_factory=dict)
     char_index: dict[str, int] = field(default_factory=dict)
     playtest: dict[str, Any] = field(default_factory=dict)  # the story's own strategies for iom playtest
-    runtime: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what play works out once
+    runtime: dict[str, Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # what play works out once
 
     def node_at(self, index: int) -> Node:
         """The compiled node at an index (compiled now if it never was)."""
@@ -208,7 +242,9 @@ class Story:
             tags = node.hub_tags
             fits = [ev for ev in self.events if tags is None or (ev.tags is not None and tags & ev.tags)]
             found = self._hub_events[node.index] = (
-                tuple(ev for ev in fits if ev.forced), tuple(ev for ev in fits if not ev.forced))
+                tuple(ev for ev in fits if ev.forced),
+                tuple(ev for ev in fits if not ev.forced),
+            )
         return found
 
     def compile_all(self) -> None:
@@ -313,8 +349,12 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
         return lambda st, out: out.extend(paragraphs)
     if all(item[0] == "p" for item in items):
         # Plain paragraphs, some with {interpolation}: one loop, no renderer per paragraph.
-        plain = [(True, "".join(item[1])) if all(isinstance(x, str) for x in item[1])
-                 else (False, compile_template(item[1])) for item in items]
+        plain = [
+            (True, "".join(item[1]))
+            if all(isinstance(x, str) for x in item[1])
+            else (False, compile_template(item[1]))
+            for item in items
+        ]
 
         def paragraphs_only(st: Any, out: list[str]) -> None:
             append = out.append
@@ -351,12 +391,15 @@ def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]],
     count = len(alternatives)
 
     if kind == "sequence":
+
         def pick(st: Any) -> int:
             return int(min(st.visits[node_index], count)) - 1
     elif kind == "cycle":
+
         def pick(st: Any) -> int:
             return int(st.visits[node_index] - 1) % count
     else:
+
         def pick(st: Any) -> int:
             return int(st.randint(0, count - 1))
 
@@ -375,8 +418,13 @@ def compile_effects(stmts: list[Any] | None, variables: tuple[Variable, ...]) ->
     fns: list[Effect] = []
     pending: list[tuple[int, int, int, int]] = []  # consecutive `int += / -= constant`
     for stmt in stmts:
-        if (stmt[0] == "set" and stmt[2] in ("+=", "-=") and stmt[3][0] == "num" and stmt[4] != FLOAT
-                and variables[stmt[1]].type == "int"):
+        if (
+            stmt[0] == "set"
+            and stmt[2] in ("+=", "-=")
+            and stmt[3][0] == "num"
+            and stmt[4] != FLOAT
+            and variables[stmt[1]].type == "int"
+        ):
             var = variables[stmt[1]]
             delta = stmt[3][1] if stmt[2] == "+=" else -stmt[3][1]
             pending.append((stmt[1], int(delta), var.min, var.max))
@@ -533,8 +581,14 @@ def choice_uid(node_index: int, choice_index: int) -> int:
 class _Compiler:
     """Compiles IR nodes into runtime nodes, on demand: a story pays only for what is played."""
 
-    def __init__(self, ir_nodes: PackedNodes, node_ids: tuple[str, ...], variables: tuple[Variable, ...],
-                 characters: tuple[Character, ...], endings: dict[str, Ending]) -> None:
+    def __init__(
+        self,
+        ir_nodes: PackedNodes,
+        node_ids: tuple[str, ...],
+        variables: tuple[Variable, ...],
+        characters: tuple[Character, ...],
+        endings: dict[str, Ending],
+    ) -> None:
         self.ir_nodes = ir_nodes
         self.node_ids = node_ids
         self.variables = variables
@@ -577,11 +631,23 @@ class _Compiler:
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
         node.offer = tuple(
-            (ch, ch.cond, ch.reason is None, ch.cost, ch.once, ch.uid,
-             (ch.const_text is None or ch.reason is not None)
-             and uses_randomness((n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE]["text"],
-                                  n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE].get("reason"))))
-            for ch in node.choices)
+            (
+                ch,
+                ch.cond,
+                ch.reason is None,
+                ch.cost,
+                ch.once,
+                ch.uid,
+                (ch.const_text is None or ch.reason is not None)
+                and uses_randomness(
+                    (
+                        n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE]["text"],
+                        n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE].get("reason"),
+                    )
+                ),
+            )
+            for ch in node.choices
+        )
         keys = [_choice_key(c, self.node_ids) for c in n["choices"] if c and not c["fallback"]]
         for c, key in zip(node.choices, _unique(keys), strict=True):
             c.ref = key  # saves find a choice by this, not by its place: authors reorder choices
@@ -593,7 +659,8 @@ class _Compiler:
             node.outs = tuple((compile_expr(w), compile_effects(e, variables), t) for w, e, t in nav[1])
         elif nav[0] == "branch":
             node.outs = tuple(
-                (None if c is None else compile_test(c), compile_effects(e, variables), t) for c, e, t in nav[1]
+                (None if c is None else compile_test(c), compile_effects(e, variables), t)
+                for c, e, t in nav[1]
             )
         if n["ending"]:
             node.ending = self.endings[n["ending"]["id"]]
@@ -651,7 +718,10 @@ def pack_ir(ir: dict[str, Any]) -> dict[str, Any]:
     every node at once: ids, endings, hubs and events. This is what the cache keeps."""
     nodes = ir["nodes"]
     return dict(
-        ir, packed=True, nodes=[marshal.dumps(n) for n in nodes], node_ids=[n["id"] for n in nodes],
+        ir,
+        packed=True,
+        nodes=[marshal.dumps(n) for n in nodes],
+        node_ids=[n["id"] for n in nodes],
         endings=[(i, n["ending"]) for i, n in enumerate(nodes) if n["ending"]],
         hubs=[i for i, n in enumerate(nodes) if n["hub"] is not None],
         events=[i for i, n in enumerate(nodes) if n["event"] is not None],
@@ -666,10 +736,21 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
     )
     variables = tuple(
         Variable(
-            slot=i, name=v["name"], base=v["base"], type=v["type"], initial=v["initial"],
-            min=v["min"], max=v["max"], values=tuple(v["values"]), label=v["label"],
-            group=v["group"], display=v["display"], track=v["track"],
-            description=v["description"], unit=v["unit"], better=v.get("better", "higher"),
+            slot=i,
+            name=v["name"],
+            base=v["base"],
+            type=v["type"],
+            initial=v["initial"],
+            min=v["min"],
+            max=v["max"],
+            values=tuple(v["values"]),
+            label=v["label"],
+            group=v["group"],
+            display=v["display"],
+            track=v["track"],
+            description=v["description"],
+            unit=v["unit"],
+            better=v.get("better", "higher"),
             character=None if v["character"] is None else characters[v["character"]].id,
             case=None if v["case"] is None else characters[v["case"]].id,
         )

@@ -44,8 +44,16 @@ _RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BIDI_CHARS = tuple(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 # Escapes of a double-quoted YAML string, which can make any character out of plain ASCII.
 _ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
-_ESCAPED = {"0": "\x00", "a": "\x07", "b": "\x08", "v": "\x0b", "f": "\x0c", "r": "\r", "e": "\x1b",
-            "N": "\x85"}
+_ESCAPED = {
+    "0": "\x00",
+    "a": "\x07",
+    "b": "\x08",
+    "v": "\x0b",
+    "f": "\x0c",
+    "r": "\r",
+    "e": "\x1b",
+    "N": "\x85",
+}
 MAX_CHAR_PROBLEMS = 20
 
 
@@ -90,8 +98,10 @@ def char_message(ch: str) -> str:
     if 0xD800 <= code <= 0xDFFF:
         return f"lone surrogate U+{code:04X} in text (not a character)"
     if BIDI.match(ch):
-        return (f"bidirectional control character U+{code:04X} in text: it can make text show "
-                "in another order than it is written")
+        return (
+            f"bidirectional control character U+{code:04X} in text: it can make text show "
+            "in another order than it is written"
+        )
     return f"control character U+{code:04X} in text"
 
 
@@ -143,8 +153,11 @@ def _escaped_characters(text: str, ev: Any, notes: list[YamlProblem]) -> None:
         bad = UNSAFE.search(ev.value) or BIDI.search(ev.value)
         if bad is not None and bad.group() not in text[start:end]:  # raw ones are already reported
             severity = "error" if UNSAFE.match(bad.group()) else "warning"
-            notes.append(YamlProblem(char_message(bad.group()), ev.start_mark.line + 1,
-                                     ev.start_mark.column + 1, severity))
+            notes.append(
+                YamlProblem(
+                    char_message(bad.group()), ev.start_mark.line + 1, ev.start_mark.column + 1, severity
+                )
+            )
 
 
 def _scalar(value: str, tag: str | None, plain: bool) -> Any:
@@ -187,9 +200,7 @@ def _check_flow_depth(text: str) -> None:
 def decode(data: bytes) -> str:
     """Decode story bytes as UTF-8, or raise YamlProblem at the first bad byte."""
     if len(data) > MAX_FILE_BYTES:
-        raise YamlProblem(
-            f"file is too large ({len(data):,} bytes; the limit is {MAX_FILE_BYTES:,})"
-        )
+        raise YamlProblem(f"file is too large ({len(data):,} bytes; the limit is {MAX_FILE_BYTES:,})")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -214,6 +225,7 @@ def read(data: bytes, notes: list[YamlProblem] | None = None) -> Any:
     escape such as `"\\e"` is added to `notes` as an error; a bidirectional control as a warning.
     """
     import yaml
+
     if notes is None:
         notes = []
     text = decode(data)
@@ -250,9 +262,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
         nonlocal root, have_root, total
         total += new
         if total > MAX_EXPANDED_NODES:
-            raise YamlProblem(
-                "too many nodes once aliases are expanded (an alias bomb?)", line + 1, col + 1
-            )
+            raise YamlProblem("too many nodes once aliases are expanded (an alias bomb?)", line + 1, col + 1)
         if not stack:
             root = value
             have_root = True
@@ -270,9 +280,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
             key = value if isinstance(value, str) else str(value)
             if key in parent:
                 first = parent.pos[key]
-                raise YamlProblem(
-                    f"duplicate key '{key}' (first used at line {first[0]})", line + 1, col + 1
-                )
+                raise YamlProblem(f"duplicate key '{key}' (first used at line {first[0]})", line + 1, col + 1)
             keys[-1] = (key, line + 1, col + 1)
             return
         key, kl, kc = pending
@@ -301,7 +309,12 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
                 except ValueError as exc:
                     m = ev.start_mark
                     raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
-            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+            if (
+                escapes
+                and ev.style == '"'
+                and type(value) is str
+                and (UNSAFE.search(value) or BIDI.search(value))
+            ):
                 _escaped_characters(text, ev, notes)
             m = ev.start_mark
             line = m.line + 1
@@ -335,7 +348,12 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
                 value = _scalar(ev.value, ev.tag, ev.implicit[0])
             except ValueError as exc:
                 raise YamlProblem(str(exc), m.line + 1, m.column + 1) from None
-            if escapes and ev.style == '"' and type(value) is str and (UNSAFE.search(value) or BIDI.search(value)):
+            if (
+                escapes
+                and ev.style == '"'
+                and type(value) is str
+                and (UNSAFE.search(value) or BIDI.search(value))
+            ):
                 _escaped_characters(text, ev, notes)
             add(value, m.line, m.column, ev.style or None, 1, 1)
             if ev.anchor:
@@ -345,9 +363,7 @@ def _build(text: str, notes: list[YamlProblem]) -> Any:
             if ev.tag not in _KNOWN_TAGS:
                 raise YamlProblem(f"unsupported tag '{ev.tag}'", m.line + 1, m.column + 1)
             if len(stack) >= MAX_DEPTH:
-                raise YamlProblem(
-                    f"nesting is deeper than {MAX_DEPTH} levels", m.line + 1, m.column + 1
-                )
+                raise YamlProblem(f"nesting is deeper than {MAX_DEPTH} levels", m.line + 1, m.column + 1)
             container: Any = (
                 Map(m.line + 1, m.column + 1)
                 if cls is yaml.MappingStartEvent
@@ -410,11 +426,15 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
     plain = None
     if problem == "mapping values are not allowed in this context":
         if re.fullmatch(r"\s*[^\s:#'\"]+\s*", before):
-            plain = ("this key is indented deeper than the line above, so it reads as part of "
-                     "that line's value; line it up with the keys above it")
+            plain = (
+                "this key is indented deeper than the line above, so it reads as part of "
+                "that line's value; line it up with the keys above it"
+            )
         else:
-            plain = ("a colon followed by a space inside a value starts a new key in YAML; put "
-                     "the whole value in quotes, like text: \"Note: this\"")
+            plain = (
+                "a colon followed by a space inside a value starts a new key in YAML; put "
+                'the whole value in quotes, like text: "Note: this"'
+            )
     elif problem == "did not find expected key" or problem.startswith("did not find expected '-'"):
         opener = re.match(r"\s*(?:-\s+)*(?:[^\s:#'\"{\[-][^:]*:\s+)?([{\[])", line_text)
         if before.strip() and opener is not None:
@@ -424,37 +444,51 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
                 value = value[:37] + "..."
             value = one_line(value)
             quoted = f"'{value}'" if '"' in value else f'"{value}"'
-            plain = (f"a value that starts with '{brace}' is read as a "
-                     f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
-                     f"put the whole text in quotes: {quoted}")
+            plain = (
+                f"a value that starts with '{brace}' is read as a "
+                f"{'mapping' if brace == '{' else 'list'}, so the text after it can't follow; "
+                f"put the whole text in quotes: {quoted}"
+            )
         elif before.strip():
-            plain = ("the value ends before this point, but the line goes on; if the text "
-                     "starts with a quote, put the whole text in quotes (inside single quotes, "
-                     "write a single quote twice: 'it''s')")
+            plain = (
+                "the value ends before this point, but the line goes on; if the text "
+                "starts with a quote, put the whole text in quotes (inside single quotes, "
+                "write a single quote twice: 'it''s')"
+            )
         elif problem.startswith("did not find expected '-'"):
-            plain = (f"this line isn't lined up with the list items above it (the list starts "
-                     f"at {opened}); indent it to match them, or indent it under one of them")
+            plain = (
+                f"this line isn't lined up with the list items above it (the list starts "
+                f"at {opened}); indent it to match them, or indent it under one of them"
+            )
         elif before.count(" ") == len(before) and line_text[mark.column :].startswith("-"):
-            plain = ("this list item isn't lined up with the lines above it; indent every item "
-                     "of a list the same, with spaces")
+            plain = (
+                "this list item isn't lined up with the lines above it; indent every item "
+                "of a list the same, with spaces"
+            )
         else:
             where = f" in column {ctx.column + 1} (line {ctx.line + 1})" if ctx is not None else ""
-            plain = (f"this line isn't lined up with the keys above it: it starts in column "
-                     f"{mark.column + 1}, and the keys around it start{where}; indent it with "
-                     f"spaces to match the keys it belongs with")
+            plain = (
+                f"this line isn't lined up with the keys above it: it starts in column "
+                f"{mark.column + 1}, and the keys around it start{where}; indent it with "
+                f"spaces to match the keys it belongs with"
+            )
     elif problem.startswith("did not find expected ','"):
         close = "]" if problem.endswith("']'") else "}"
         if ctx is not None and not text[mark.index :].strip():
             at = (ctx.line + 1, ctx.column + 1)  # at the end of the file: show where it opens
         kind = "list" if close == "]" else "mapping"
-        plain = (f"the {kind} that opens with '{'[' if close == ']' else '{'}' at {opened} isn't "
-                 f"closed, or two of its items have no comma between them; close it with "
-                 f"'{close}', or, if the value is text that starts with a bracket, put it in quotes")
+        plain = (
+            f"the {kind} that opens with '{'[' if close == ']' else '{'}' at {opened} isn't "
+            f"closed, or two of its items have no comma between them; close it with "
+            f"'{close}', or, if the value is text that starts with a bracket, put it in quotes"
+        )
     elif problem == "found unexpected end of stream" and exc.context == "while scanning a quoted scalar":
         if ctx is not None:
             at = (ctx.line + 1, ctx.column + 1)
-        plain = ("the quote that opens here is never closed; add the closing quote, or, if the "
-                 "text itself contains that quote mark, use the other kind of quotes around it")
+        plain = (
+            "the quote that opens here is never closed; add the closing quote, or, if the "
+            "text itself contains that quote mark, use the other kind of quotes around it"
+        )
     elif problem == "found character that cannot start any token":
         ch = one_line(text[mark.index : mark.index + 1])
         plain = f"a value can't start with '{ch}' in YAML; put the whole value in quotes"
@@ -464,24 +498,32 @@ def _parser_problem(exc: Any, text: str) -> YamlProblem:
         plain = f"a value that starts with '{ch}' is read as a YAML reference; put the whole value in quotes"
     elif problem == "could not find expected ':'" and ctx is not None:
         at = (ctx.line + 1, ctx.column + 1)
-        plain = ("this line has no ':' after its key; write 'key: value', or, if the line goes "
-                 "on with the text above it, indent it further than that text's key or put the "
-                 "text in quotes")
+        plain = (
+            "this line has no ':' after its key; write 'key: value', or, if the line goes "
+            "on with the text above it, indent it further than that text's key or put the "
+            "text in quotes"
+        )
     elif problem == "mapping keys are not allowed in this context":
         plain = "a value can't start with '? ' in YAML; put the whole value in quotes"
     elif problem == "block sequence entries are not allowed in this context":
-        plain = ("a list item ('- ') can't start on the same line as its key; start the list on "
-                 "the next line, indented under the key")
+        plain = (
+            "a list item ('- ') can't start on the same line as its key; start the list on "
+            "the next line, indented under the key"
+        )
     elif problem == "found unknown escape character":
-        plain = ("inside double quotes a backslash starts an escape; use single quotes, or write "
-                 "two backslashes for one")
+        plain = (
+            "inside double quotes a backslash starts an escape; use single quotes, or write "
+            "two backslashes for one"
+        )
     elif problem == "did not find expected comment or line break" and (
         exc.context == "while scanning a block scalar"
     ):
         plain = "text after '|' or '>' starts on the next line, indented under the key"
     elif problem.startswith("expected <block end>"):
-        plain = ("this line isn't lined up with the lines above it; indent it to match the "
-                 "keys or list items it belongs with")
+        plain = (
+            "this line isn't lined up with the lines above it; indent it to match the "
+            "keys or list items it belongs with"
+        )
     if plain is None:
         return YamlProblem(raw, *at)
     return YamlProblem(f"{plain} (YAML: {raw})", *at)

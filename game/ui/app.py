@@ -81,8 +81,15 @@ class StraightApp(App[int]):
         Binding("ctrl+t", "change_theme", "Theme", show=False, id="theme"),
     ]
 
-    def __init__(self, session: Session, *, game: Game | None = None, resume: bool = False,
-                 watch: bool = True, watch_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        game: Game | None = None,
+        resume: bool = False,
+        watch: bool = True,
+        watch_interval: float = 1.0,
+    ) -> None:
         super().__init__()
         self.session = session
         self._first_game = game
@@ -106,8 +113,11 @@ class StraightApp(App[int]):
             self.theme = theme
         self.apply_settings()
         if session.profile.problem:
-            self.say(f"Your profile can't be used: {session.profile.problem}. "
-                     "Endings seen in this session won't be kept.", "warning")
+            self.say(
+                f"Your profile can't be used: {session.profile.problem}. "
+                "Endings seen in this session won't be kept.",
+                "warning",
+            )
         if self._watch and session.story_dir.is_dir():
             # A moment after the first screen: the player waits for nothing an author needs.
             self.set_timer(min(self._watch_interval, 0.5), self._start_watching, name="story-watch-start")
@@ -131,12 +141,24 @@ class StraightApp(App[int]):
         """Notify without ever reading the text as markup (it may hold story text or paths)."""
         self.notify(text, severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every toast, from any screen or widget, comes here: control characters in it are
         shown, never sent to the terminal."""
-        super().notify(terminal_safe(message), title=terminal_safe(title), severity=severity,
-                       timeout=timeout, markup=markup)
+        super().notify(
+            terminal_safe(message),
+            title=terminal_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def _post_notice(self, text: str, severity: str) -> None:
         # post_message is safe from any thread; notify is not.
@@ -299,13 +321,21 @@ class StraightApp(App[int]):
         own: Callable[[], Palette] | None = getattr(screen, "palette_commands", None)
         commands = list(own()) if own is not None else []
         commands.append(Command("Help", "Keys and how to play (F1)", self.action_help))
-        commands.append(Command("Support lines", "Helplines for the issues in this story", self.action_support))
-        commands.append(Command("Settings", "Theme, text width, questions before ending a turn, motion",
-                                self.action_settings))
+        commands.append(
+            Command("Support lines", "Helplines for the issues in this story", self.action_support)
+        )
+        commands.append(
+            Command(
+                "Settings", "Theme, text width, questions before ending a turn, motion", self.action_settings
+            )
+        )
         if self.session.story is not None:
-            commands.append(Command("Endings gallery", "Endings you have found across playthroughs",
-                                    self.action_gallery))
-            commands.append(Command("Reload story", "Check the story files again now", self.action_reload_story))
+            commands.append(
+                Command("Endings gallery", "Endings you have found across playthroughs", self.action_gallery)
+            )
+            commands.append(
+                Command("Reload story", "Check the story files again now", self.action_reload_story)
+            )
         return commands
 
     # -- themes, remembered in the profile ---------------------------------------------------
@@ -366,9 +396,12 @@ class StraightApp(App[int]):
             self.say("The story loads now.")
             return
         if reason:
-            self.say(f"The story changed, but your place in it no longer exists ({reason}). "
-                     "You are still playing the previous version; start a new game for the new one.",
-                     "warning", timeout=10)
+            self.say(
+                f"The story changed, but your place in it no longer exists ({reason}). "
+                "You are still playing the previous version; start a new game for the new one.",
+                "warning",
+                timeout=10,
+            )
         else:
             self.say("Story reloaded.")
         self.refresh_game_views()
@@ -379,7 +412,9 @@ class StraightApp(App[int]):
         if self._errors_screen is not None and self._errors_screen.is_attached:
             self._errors_screen.show_problems(problems)  # type: ignore[attr-defined]
             return
-        screen = StoryErrorsScreen(self.session.story_dir, problems, can_dismiss=self.session.story is not None)
+        screen = StoryErrorsScreen(
+            self.session.story_dir, problems, can_dismiss=self.session.story is not None
+        )
         self._errors_screen = screen
         self.push_screen(screen)
 
@@ -389,9 +424,17 @@ class StraightApp(App[int]):
             screen.post_message(GameChanged())
 
 
-def make_app(story_dir: Path | str, saves_dir: Path | str, seed: int = 0, *, game: Game | None = None,
-             story: Story | None = None, resume: bool = False, watch: bool = True,
-             watch_interval: float = 1.0) -> StraightApp:
+def make_app(
+    story_dir: Path | str,
+    saves_dir: Path | str,
+    seed: int = 0,
+    *,
+    game: Game | None = None,
+    story: Story | None = None,
+    resume: bool = False,
+    watch: bool = True,
+    watch_interval: float = 1.0,
+) -> StraightApp:
     """Build the app for a story folder and a saves folder.
 
     `game` (from the command line: new, or loaded with --load) supplies the story; with
@@ -421,8 +464,15 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_app(*, story_dir: Path | str, saves_dir: Path | str, seed: int, game: Game | None = None,
-            resume: bool = False, **options: Any) -> int:
+def run_app(
+    *,
+    story_dir: Path | str,
+    saves_dir: Path | str,
+    seed: int,
+    game: Game | None = None,
+    resume: bool = False,
+    **options: Any,
+) -> int:
     """Run the game in the terminal until the player quits; returns the exit code."""
     app = make_app(story_dir, saves_dir, seed, game=game, resume=resume, **options)
     tune_gc()

@@ -52,7 +52,6 @@ class SafeCommandPalette(textual_private.PaletteGuards, CommandPalette):
         return super().dismiss(result)  # type: ignore[arg-type]
 
 
-
 def theme_palette() -> SafeCommandPalette:
     """Textual's theme picker, in the safe palette."""
     return SafeCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…")

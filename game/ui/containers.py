@@ -22,9 +22,14 @@ class BackgroundOnly:
 
     def render_lines(self: Any, crop: Region) -> list[Strip]:
         styles = self.styles
-        if (any(edge for edge, _color in styles.border) or any(edge for edge, _color in styles.outline)
-                or styles.tint.a or self.opacity != 1 or styles.keyline[0] != "none"
-                or (styles.has_rule("hatch") and styles.hatch != "none")):
+        if (
+            any(edge for edge, _color in styles.border)
+            or any(edge for edge, _color in styles.outline)
+            or styles.tint.a
+            or self.opacity != 1
+            or styles.keyline[0] != "none"
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+        ):
             return super().render_lines(crop)  # type: ignore[misc, no-any-return]
         base_background, background = self.background_colors
         blank = Strip.blank(crop.width, Style.from_color(bgcolor=(base_background + background).rich_color))

@@ -93,8 +93,11 @@ def peers(story: Story, var: Variable) -> list[Variable]:
     if var in approach:
         return approach
     if var.group:
-        return [v for v in story.variables if v.character is None and v.group == var.group
-                and v.track and is_numeric(v)]
+        return [
+            v
+            for v in story.variables
+            if v.character is None and v.group == var.group and v.track and is_numeric(v)
+        ]
     return [var]
 
 
@@ -122,8 +125,13 @@ def group_scale(game: Game, var: Variable, opening: Sequence[Any] | None = None)
 def direction(var: Variable, value: Any, reference: Any) -> int:
     """1 if `value` is better than `reference` by the variable's own measure, -1 if worse,
     0 if neither (the same, or not a number)."""
-    if (isinstance(value, bool) or isinstance(reference, bool) or not isinstance(value, int | float)
-            or not isinstance(reference, int | float) or value == reference):
+    if (
+        isinstance(value, bool)
+        or isinstance(reference, bool)
+        or not isinstance(value, int | float)
+        or not isinstance(reference, int | float)
+        or value == reference
+    ):
         return 0
     up = 1 if value > reference else -1
     return -up if var.better == "lower" else up
@@ -149,8 +157,9 @@ class Mark:
     text: str
 
 
-def case_marks(game: Game, char_id: str, opening: Sequence[Any] | None = None, *,
-               endings: bool = True) -> list[Mark]:
+def case_marks(
+    game: Game, char_id: str, opening: Sequence[Any] | None = None, *, endings: bool = True
+) -> list[Mark]:
     """What happened to a case, turn by turn: changes of its tracked counts (e.g. Arrests +1)
     and states (e.g. Status: custody), and its ending (unless `endings` is False)."""
     story = game.story
@@ -197,8 +206,10 @@ def ticks(story: Story, cols: Sequence[int], last_turn: int) -> list[tuple[int, 
     turns = min(last_turn, cols[-1]) + 1
     label_width = len(turn_number(story, max(0, turns - 1))) + 1
     per_turn = width / max(1, cols[-1] + 1)
-    step = next((s for s in (1, 2, 4, 5, 10, 13, 20, 26, 50, 100, 200, 500, 1000)
-                 if s * per_turn >= label_width), max(1, turns))
+    step = next(
+        (s for s in (1, 2, 4, 5, 10, 13, 20, 26, 50, 100, 200, 500, 1000) if s * per_turn >= label_width),
+        max(1, turns),
+    )
     out: list[tuple[int, str]] = []
     first_column: dict[int, int] = {}
     for c, index in enumerate(cols):
@@ -244,8 +255,9 @@ def character_variables(story: Story, char_id: str, *, hidden: bool = False) -> 
 def story_variables(story: Story) -> list[Variable]:
     """The visible variables that belong to no character, except the clock."""
     clock = clock_slots(story)
-    return [v for v in story.variables
-            if v.character is None and v.display != "hidden" and v.slot not in clock]
+    return [
+        v for v in story.variables if v.character is None and v.display != "hidden" and v.slot not in clock
+    ]
 
 
 def groups(story: Story) -> list[str]:

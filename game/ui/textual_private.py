@@ -98,6 +98,7 @@ class PaletteGuards:
             super()._watch__list_visible()  # type: ignore[misc]
 
     if ENABLED and _GATHER is not None:
+
         @work(exclusive=True, group=_GATHER_GROUP)
         async def _gather_commands(self, search_value: str) -> None:
             # A search that starts as the palette closes finds its list already gone (NoMatches

@@ -53,22 +53,43 @@ class QuickScrollBar(ScrollBar):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         renderable = self.render()
-        if (not self.vertical or not isinstance(renderable, ScrollBarRender) or self.styles.tint.a
-                or self.opacity != 1 or self.styles.text_opacity != 1):
+        if (
+            not self.vertical
+            or not isinstance(renderable, ScrollBarRender)
+            or self.styles.tint.a
+            or self.opacity != 1
+            or self.styles.text_opacity != 1
+        ):
             return super().render_lines(crop)
         width, height = self.size
         base = self.visual_style.rich_style
-        bar_style = renderable.style if isinstance(renderable.style, Style) else Style.parse(str(renderable.style))
-        key = (width, height, renderable.virtual_size, renderable.window_size, renderable.position, bar_style, base)
+        bar_style = (
+            renderable.style if isinstance(renderable.style, Style) else Style.parse(str(renderable.style))
+        )
+        key = (
+            width,
+            height,
+            renderable.virtual_size,
+            renderable.window_size,
+            renderable.position,
+            bar_style,
+            base,
+        )
         if self._drawn is None or self._drawn[0] != key:
             bar = renderable.render_bar(
-                size=height, virtual_size=renderable.virtual_size, window_size=renderable.window_size,
-                position=renderable.position, thickness=width, vertical=True,
+                size=height,
+                virtual_size=renderable.virtual_size,
+                window_size=renderable.window_size,
+                position=renderable.position,
+                thickness=width,
+                vertical=True,
                 back_color=bar_style.bgcolor or Color.parse("#555555"),
                 bar_color=bar_style.color or Color.parse("bright_magenta"),
             )
-            strips = [Strip([Segment(text, base + seg_style if seg_style else base)], width)
-                      for text, seg_style, _control in bar.segments]
+            strips = [
+                Strip([Segment(text, base + seg_style if seg_style else base)], width)
+                for text, seg_style, _control in bar.segments
+            ]
             self._drawn = (key, strips)
         strips = self._drawn[1][crop.y : crop.y + crop.height]
         background = self.background_colors[1]
@@ -87,7 +108,9 @@ class QuickScrollbars:
     @property
     def vertical_scrollbar(self) -> ScrollBar:
         bar = textual_private.own_vertical_scrollbar(
-            self, lambda: QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical))  # type: ignore[attr-defined]
+            self,
+            lambda: QuickScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical),
+        )  # type: ignore[attr-defined]
         if bar is None:
             return super().vertical_scrollbar  # type: ignore[misc, no-any-return]
         return bar
@@ -282,9 +305,14 @@ class Transcript(QuickScrollbars, ScrollView, can_focus=True):
         # to draw (no border, padding, outline, tint or opacity), its work comes down to padding
         # each line under the scrollbar and applying the app's filters: done here directly.
         styles = self.styles
-        if (any(styles.gutter) or any(edge for edge, _color in styles.outline) or styles.tint.a
-                or styles.text_opacity != 1 or self.opacity != 1
-                or (styles.has_rule("hatch") and styles.hatch != "none")):
+        if (
+            any(styles.gutter)
+            or any(edge for edge, _color in styles.outline)
+            or styles.tint.a
+            or styles.text_opacity != 1
+            or self.opacity != 1
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+        ):
             return super().render_lines(crop)
         width = self.size.width
         base_background, background = self.background_colors
@@ -350,7 +378,6 @@ class SafeOptionList(textual_private.PageKeyGuard, OptionList):
         return super().get_content_height(container, viewport, width)
 
 
-
 class ChoiceList(SafeOptionList):
     """The choices on offer: numbered when they can be taken, with the reason when they can't."""
 
@@ -372,8 +399,9 @@ class ChoiceList(SafeOptionList):
         super().__init__(id=id, markup=False)
         self._held_layout: bool | None = None
 
-    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
-                recompose: bool = False) -> Self:
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
         if layout and self._held_layout is not None:
             self._held_layout = True
             layout = False
@@ -402,8 +430,12 @@ class ChoiceList(SafeOptionList):
             return True
         # Under the floor of its `min-height`, a list of two options is as tall as one of four.
         floor = self.styles.min_height
-        if (floor is None or floor.unit != Unit.CELLS or self.styles.box_sizing != "border-box"
-                or after.width != before.width):
+        if (
+            floor is None
+            or floor.unit != Unit.CELLS
+            or self.styles.box_sizing != "border-box"
+            or after.width != before.width
+        ):
             return False
         lines = int(floor.value) - self.styles.gutter.height
         return self.outer_size.height == int(floor.value) and max(before.height, after.height) <= lines
@@ -427,8 +459,12 @@ class ChoiceList(SafeOptionList):
 
     def show_actions(self, actions: Sequence[tuple[str, str]]) -> None:
         """Offer actions (id, label) instead of choices, e.g. the review at the end."""
-        self._replace_options([ListOption(Text.assemble((f"{n}. ", "bold"), label), id=f"a{key}")
-                               for n, (key, label) in enumerate(actions, 1)])
+        self._replace_options(
+            [
+                ListOption(Text.assemble((f"{n}. ", "bold"), label), id=f"a{key}")
+                for n, (key, label) in enumerate(actions, 1)
+            ]
+        )
         self._highlight_first()
 
     def _highlight_first(self) -> None:
@@ -556,8 +592,9 @@ class _TextBlock(Widget):
         console = self.app.console
         base = self.rich_style
         apply = Segment.apply_style
-        self._strips = [Strip(list(apply(line.render(console), base)))
-                        for line in text.wrap(console, width)] or [Strip([])]
+        self._strips = [
+            Strip(list(apply(line.render(console), base))) for line in text.wrap(console, width)
+        ] or [Strip([])]
         self._built_for = (width, base)
         self._dirty = False
 
@@ -638,8 +675,9 @@ class CaseloadView(Widget):
         self._owners: dict[int, Variable] = {}  # line -> the variable drawn there
         self._moves: tuple[Style, Style] | None = None  # better, worse
 
-    def show(self, game: Game, opening: Sequence[Any] | None = None,
-             unread: frozenset[str] = frozenset()) -> None:
+    def show(
+        self, game: Game, opening: Sequence[Any] | None = None, unread: frozenset[str] = frozenset()
+    ) -> None:
         """Show a game; the endings of characters in `unread` stay hidden until read."""
         self.game = game
         self.opening = opening
@@ -663,8 +701,14 @@ class CaseloadView(Widget):
             clock = render.clock_slots(story)
             self._slots = [v.slot for v in story.variables if v.display != "hidden" and v.slot not in clock]
         v = game.v
-        return (id(game), id(self.opening), [v[s] for s in self._slots], len(game.history),
-                tuple(game.char_endings.items()), self.unread)
+        return (
+            id(game),
+            id(self.opening),
+            [v[s] for s in self._slots],
+            len(game.history),
+            tuple(game.char_endings.items()),
+            self.unread,
+        )
 
     def changed(self) -> None:
         """The game changed: redraw the lines that look different, if the panel is shown."""
@@ -701,8 +745,11 @@ class CaseloadView(Widget):
         width = max(1, width)
         if self._styles is None:
             # Working out styles is dear: only again after the CSS changed.
-            self._styles = (self.rich_style, self.get_component_rich_style("caseload--bar", partial=True),
-                            self.get_component_rich_style("caseload--spark", partial=True))
+            self._styles = (
+                self.rich_style,
+                self.get_component_rich_style("caseload--bar", partial=True),
+                self.get_component_rich_style("caseload--spark", partial=True),
+            )
         built_for = (width, *self._styles)
         if built_for != self._built_for or len(self._cache) > 2000:
             self._cache.clear()
@@ -792,8 +839,9 @@ class CaseloadView(Widget):
         line.append(shown)
         return line
 
-    def _chart_line(self, var: Variable, value: Any, spark_values: list[float], width: int,
-                    scale: tuple[float, float]) -> Text:
+    def _chart_line(
+        self, var: Variable, value: Any, spark_values: list[float], width: int, scale: tuple[float, float]
+    ) -> Text:
         _width, _base, bar_style, spark_style = self._drawn_with()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if var.display == "bar":
@@ -806,16 +854,20 @@ class CaseloadView(Widget):
             lo, hi = scale
             if var.display == "bar":
                 line.append(" ")
-            shown = spark_values[-min(room, self.SPARK_MAX):]
+            shown = spark_values[-min(room, self.SPARK_MAX) :]
             spark = render.sparkline(shown, lo, hi, room)
             if self._moves is None:
-                self._moves = (self.get_component_rich_style("caseload--better", partial=True),
-                               self.get_component_rich_style("caseload--worse", partial=True))
+                self._moves = (
+                    self.get_component_rich_style("caseload--better", partial=True),
+                    self.get_component_rich_style("caseload--worse", partial=True),
+                )
             better, worse = self._moves
             # Each cell better or worse than the start of the year, by the variable's measure.
             moves = [render.direction(var, v, spark_values[0]) for v in render.resample(shown, room)]
             for cells, move in render.runs(spark, moves):
-                line.append(cells, style=spark_style + (better if move > 0 else worse) if move else spark_style)
+                line.append(
+                    cells, style=spark_style + (better if move > 0 else worse) if move else spark_style
+                )
         return line
 
     # -- drawing -------------------------------------------------------------------------
@@ -830,4 +882,3 @@ class CaseloadView(Widget):
         if y >= len(self._lines):
             return Strip.blank(width, base)
         return self._lines[y].crop_extend(0, width, base)
-

@@ -65,8 +65,9 @@ nodes:
 
 
 def _story(tmp_path):
-    return story_dir(tmp_path, {"story.yaml": STORY, "intro.yaml": INTRO, "office.yaml": OFFICE,
-                                "sam/case.yaml": SAM})
+    return story_dir(
+        tmp_path, {"story.yaml": STORY, "intro.yaml": INTRO, "office.yaml": OFFICE, "sam/case.yaml": SAM}
+    )
 
 
 def test_a_case_summary_has_every_tracked_variable_of_the_case(tmp_path):
@@ -85,7 +86,7 @@ def test_cli_summary_names_the_scene_variable(tmp_path, capsys):
     root = _story(tmp_path)
     assert main(["playtest", str(root), "--runs", "20", "--jobs", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    case_lines = out[out.index("Sam (sam):"):]
+    case_lines = out[out.index("Sam (sam):") :]
     assert "sam_mood" in case_lines and "trust" in case_lines
 
 

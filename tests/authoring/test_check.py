@@ -96,7 +96,9 @@ def test_check_json_has_the_same_problems(newbie, capsys):
     assert main(["check", str(newbie), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"errors", "warnings"}
-    assert [f"{e['file']}:{e['line']}:{e['column']}: error: {e['message']}" for e in data["errors"]] == EXPECTED
+    assert [
+        f"{e['file']}:{e['line']}:{e['column']}: error: {e['message']}" for e in data["errors"]
+    ] == EXPECTED
     assert all(set(e) == {"file", "line", "column", "message"} for e in data["errors"])
 
 
@@ -178,7 +180,7 @@ WARNINGS = [
     "main.yaml:14:23: warning: choice 'Too dear' can never be afforded: it costs 20 hours and hours is never more than 8",
     "main.yaml:18:3: warning: node 'main.secret_room' can't be reached: every way to it has a condition that can never be true",
     "main.yaml:18:3: warning: ending 'secret_end' can never be reached",
-    'main.yaml:25:13: warning: this text is never shown: its condition "mood == \'cross\'" is never true (mood is never changed from calm)',
+    "main.yaml:25:13: warning: this text is never shown: its condition \"mood == 'cross'\" is never true (mood is never changed from calm)",
     "main.yaml:30:3: warning: node 'main.stuck' is a dead end: none of its choices can ever be taken, and it has no fallback",
     "main.yaml:35:13: warning: choice 'Only way' can never be taken (never shown): its condition 'day > 9' is never true (day is 1..5)",
     "main.yaml:37:3: warning: node 'main.lost' can't be reached from the start",
@@ -208,8 +210,10 @@ def test_strict_makes_warnings_fail(tmp_path, capsys):
 
 
 def test_possible_conditions_are_not_flagged(tmp_path, capsys):
-    root = story_dir(tmp_path, {
-        "story.yaml": """
+    root = story_dir(
+        tmp_path,
+        {
+            "story.yaml": """
             id: ok
             title: OK
             start: main.start
@@ -217,7 +221,7 @@ def test_possible_conditions_are_not_flagged(tmp_path, capsys):
               n: {type: int, initial: 0, min: 0, max: 10, display: number}
               flag: {type: bool, display: text}
         """,
-        "main.yaml": """
+            "main.yaml": """
             nodes:
               start:
                 text: "{n}"
@@ -229,29 +233,40 @@ def test_possible_conditions_are_not_flagged(tmp_path, capsys):
                   - {text: Half, if: n / 4 > 2, goto: end}
               end: {text: End., ending: {id: end, title: End}}
         """,
-    })
+        },
+    )
     assert main(["check", str(root), "--strict"]) == 0, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("files", [
-    {},
-    {"story.yaml": "id: [unclosed\n"},
-    {"story.yaml": "\x00\x01\x02garbage"},
-    {"story.yaml": "- just\n- a list\n"},
-    {"story.yaml": "id: x\ntitle: X\nstart: a.b\n", "a.yaml": "nodes: 3\n"},
-])
+@pytest.mark.parametrize(
+    "files",
+    [
+        {},
+        {"story.yaml": "id: [unclosed\n"},
+        {"story.yaml": "\x00\x01\x02garbage"},
+        {"story.yaml": "- just\n- a list\n"},
+        {"story.yaml": "id: x\ntitle: X\nstart: a.b\n", "a.yaml": "nodes: 3\n"},
+    ],
+)
 def test_no_command_ever_prints_a_traceback(tmp_path, files, capsys):
     root = tmp_path / "story"
     root.mkdir()
     for rel, text in files.items():
         (root / rel).write_text(text, encoding="utf-8")
-    for args in (["check"], ["check", "--json"], ["graph"], ["stats"], ["playtest", "--runs", "3"],
-                 ["playtest", "--exhaustive"]):
+    for args in (
+        ["check"],
+        ["check", "--json"],
+        ["graph"],
+        ["stats"],
+        ["playtest", "--runs", "3"],
+        ["playtest", "--exhaustive"],
+    ):
         assert main([*args, str(root)]) == 1, args
         out, err = capsys.readouterr()
         assert "error" in out + err
-    out = subprocess.run([sys.executable, "-m", "game", "playtest", str(root)], capture_output=True, cwd=ROOT,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "game", "playtest", str(root)], capture_output=True, cwd=ROOT, timeout=60
+    )
     assert out.returncode == 1 and b"Traceback" not in out.stdout + out.stderr
 
 

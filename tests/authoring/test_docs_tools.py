@@ -27,7 +27,7 @@ def _tutorial_files():
 def _shown_after(command):
     """The lines the guide shows a command printing (up to the next command or the block's end)."""
     start = GUIDE.index(f"$ {command}\n") + len(f"$ {command}\n")
-    block = GUIDE[start:GUIDE.index("```", start)]
+    block = GUIDE[start : GUIDE.index("```", start)]
     return [line for line in block.splitlines() if not line.startswith("$ ")]
 
 
@@ -63,14 +63,19 @@ def test_the_guide_shows_what_check_prints(tmp_path, capsys):
     root = _write(tmp_path / "b", typo)
     assert main(["check", str(root)]) == 1
     assert "dev/visit.yaml:17:15: error: unknown node 'neds'; did you mean 'needs'?" in GUIDE
-    assert capsys.readouterr().out.splitlines()[0] == "dev/visit.yaml:17:15: error: unknown node 'neds'; did you mean 'needs'?"
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        == "dev/visit.yaml:17:15: error: unknown node 'neds'; did you mean 'needs'?"
+    )
 
 
 def test_the_guide_shows_what_a_strategy_comparison_prints(tmp_path, capsys):
     root = _write(tmp_path, _tutorial_files())
-    command = ("iom playtest tutorial --runs 2000 --strategy random --strategy prefer:dev.trust "
-               "--strategy avoid:dev.trust")
+    command = (
+        "iom playtest tutorial --runs 2000 --strategy random --strategy prefer:dev.trust "
+        "--strategy avoid:dev.trust"
+    )
     assert main(command.split()[1:2] + [str(root)] + command.split()[3:]) == 0
     out = capsys.readouterr().out
-    table = out[out.index("Strategies compared"):].splitlines()
+    table = out[out.index("Strategies compared") :].splitlines()
     assert table == [line for line in _shown_after(command) if line != "..."]

@@ -16,7 +16,9 @@ from .conftest import FIRST_WEEK, story_dir
 
 # -- a small DOT parser: enough of the grammar to prove the output is well formed ----------------
 
-_DOT_TOKEN = re.compile(r'\s*(?:(->)|([{}\[\];,=])|("(?:[^"\\\n]|\\.)*")|([A-Za-z_][A-Za-z0-9_.]*|-?\d+(?:\.\d+)?))')
+_DOT_TOKEN = re.compile(
+    r'\s*(?:(->)|([{}\[\];,=])|("(?:[^"\\\n]|\\.)*")|([A-Za-z_][A-Za-z0-9_.]*|-?\d+(?:\.\d+)?))'
+)
 
 
 def _dot_tokens(text):
@@ -27,7 +29,7 @@ def _dot_tokens(text):
         if pos == len(text):
             return out
         m = _DOT_TOKEN.match(text, pos)
-        assert m and m.end() > pos, f"bad DOT at {text[pos:pos + 40]!r}"
+        assert m and m.end() > pos, f"bad DOT at {text[pos : pos + 40]!r}"
         out.append(next(g for g in m.groups() if g is not None))
         pos = m.end()
 
@@ -102,13 +104,13 @@ def parse_dot(text):
 
 
 _MERMAID_LINE = [
-    re.compile(r'^flowchart (LR|TD|TB|RL|BT)$'),
+    re.compile(r"^flowchart (LR|TD|TB|RL|BT)$"),
     re.compile(r'^\s+subgraph s\d+\["[^"]*"\]$'),
-    re.compile(r'^\s+end$'),
+    re.compile(r"^\s+end$"),
     re.compile(r'^\s+(n\d+)(\["[^"]*"\]|\(\["[^"]*"\]\)|\{\{"[^"]*"\}\}|>"[^"]*"\]|\(\("[^"]*"\)\))$'),
     re.compile(r'^\s+(n\d+) (-->|==>|-\.->)(\|"[^"]*"\|)? (n\d+)$'),
-    re.compile(r'^\s+classDef [a-z]+ [^;]+$'),
-    re.compile(r'^\s+class (n\d+)(,n\d+)* [a-z]+$'),
+    re.compile(r"^\s+classDef [a-z]+ [^;]+$"),
+    re.compile(r"^\s+class (n\d+)(,n\d+)* [a-z]+$"),
 ]
 
 
@@ -117,8 +119,8 @@ def parse_mermaid(text):
     lines = text.splitlines()
     if lines[0] == "---":
         close = lines.index("---", 1)
-        assert all(re.match(r'^[a-z]+: ', line) for line in lines[1:close])
-        lines = lines[close + 1:]
+        assert all(re.match(r"^[a-z]+: ", line) for line in lines[1:close])
+        lines = lines[close + 1 :]
     assert lines[0].startswith("flowchart ")
     nodes, edges, depth = set(), [], 0
     for line in lines:
@@ -173,9 +175,11 @@ def test_mermaid_is_valid_flowchart_syntax(first_week, shipped):
 
 
 def test_awkward_text_is_escaped(tmp_path):
-    root = story_dir(tmp_path, {
-        "story.yaml": 'id: q\ntitle: \'Quotes " and \\\\ back\'\nstart: main.start\n',
-        "main.yaml": """
+    root = story_dir(
+        tmp_path,
+        {
+            "story.yaml": "id: q\ntitle: 'Quotes \" and \\\\ back'\nstart: main.start\n",
+            "main.yaml": """
             nodes:
               start:
                 title: "<end> #1 \\"quoted\\" [x] {{y}} a|b; c"
@@ -184,7 +188,8 @@ def test_awkward_text_is_escaped(tmp_path):
                   - {text: "Say \\"end\\" -> <go> & #2", goto: end}
               end: {text: Bye., ending: {id: end, title: End}}
         """,
-    })
+        },
+    )
     from game.engine import load_story
 
     story = load_story(root, cache_dir=False)
@@ -194,9 +199,13 @@ def test_awkward_text_is_escaped(tmp_path):
 
 
 # Skipped without Graphviz, except in CI, which installs it (.ci/run) and must run this.
-@pytest.mark.skipif(shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz is not installed")
+@pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz is not installed"
+)
 def test_graphviz_renders_the_whole_shipped_story_and_a_scene(tmp_path, capsys):
-    assert shutil.which("dot"), "Graphviz's dot is not installed: .ci/run installs it (apt-get install graphviz)"
+    assert shutil.which("dot"), (
+        "Graphviz's dot is not installed: .ci/run installs it (apt-get install graphviz)"
+    )
     for args in (["--scene", "becky"], []):
         out = tmp_path / "map.dot"
         assert main(["graph", *args, "-o", str(out)]) == 0

@@ -14,7 +14,9 @@ from .conftest import FIRST_WEEK, ROOT
 
 
 def test_game_starts_at_a_node_with_values(first_week):
-    game = Game(first_week, seed=1, start="becky.visit.inside", values={"becky.trust": 6, "becky_referred": True})
+    game = Game(
+        first_week, seed=1, start="becky.visit.inside", values={"becky.trust": 6, "becky_referred": True}
+    )
     assert game.get("becky.trust") == 6 and game.get("becky_referred") is True
     assert game.current_node.id == "becky.visit.inside"
     assert any("kettle on without asking" in p for p in game.passage)  # the trust >= 4 text
@@ -37,13 +39,28 @@ def test_game_start_and_values_are_checked(first_week):
 
 
 def _play(*args, stdin=b"q\n"):
-    return subprocess.run([sys.executable, "-m", "game", "play", "--plain", *args], input=stdin,
-                          capture_output=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "game", "play", "--plain", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_cli_play_from_a_node(tmp_path):
-    out = _play("--story", str(FIRST_WEEK), "--seed", "3", "--from", "becky.visit.inside",
-                "--set", "becky.trust=6", "--set", "becky_referred=yes")
+    out = _play(
+        "--story",
+        str(FIRST_WEEK),
+        "--seed",
+        "3",
+        "--from",
+        "becky.visit.inside",
+        "--set",
+        "becky.trust=6",
+        "--set",
+        "becky_referred=yes",
+    )
     text = out.stdout.decode()
     assert out.returncode == 0, out.stderr.decode()
     assert "kettle on without asking" in text
@@ -53,17 +70,26 @@ def test_cli_play_from_a_node(tmp_path):
     assert "Traceback" not in out.stderr.decode()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--from", "becky.visit.insid"], "--from: there is no node 'becky.visit.insid'; did you mean 'becky.visit.inside'?"),
-    (["--from", "inside"], "did you mean 'becky.visit.inside'?"),
-    (["--set", "becky.trst=3"], "--set: there is no variable 'becky.trst'; did you mean 'becky.trust'?"),
-    (["--set", "becky.trust=high"], "--set: becky.trust takes a whole number, not 'high'"),
-    (["--set", "becky.trust=11"], "--set: becky.trust must be within 0..10, not 11"),
-    (["--set", "becky.status=custard"], "takes one of community, cells, custody, not 'custard'; did you mean 'custody'?"),
-    (["--set", "becky_referred=maybe"], "--set: becky_referred takes true or false, not 'maybe'"),
-    (["--set", "becky.trust"], "--set wants NAME=VALUE"),
-    (["--from", "becky.visit.inside", "--load", "autosave"], "can't be used with --load"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--from", "becky.visit.insid"],
+            "--from: there is no node 'becky.visit.insid'; did you mean 'becky.visit.inside'?",
+        ),
+        (["--from", "inside"], "did you mean 'becky.visit.inside'?"),
+        (["--set", "becky.trst=3"], "--set: there is no variable 'becky.trst'; did you mean 'becky.trust'?"),
+        (["--set", "becky.trust=high"], "--set: becky.trust takes a whole number, not 'high'"),
+        (["--set", "becky.trust=11"], "--set: becky.trust must be within 0..10, not 11"),
+        (
+            ["--set", "becky.status=custard"],
+            "takes one of community, cells, custody, not 'custard'; did you mean 'custody'?",
+        ),
+        (["--set", "becky_referred=maybe"], "--set: becky_referred takes true or false, not 'maybe'"),
+        (["--set", "becky.trust"], "--set wants NAME=VALUE"),
+        (["--from", "becky.visit.inside", "--load", "autosave"], "can't be used with --load"),
+    ],
+)
 def test_cli_play_from_mistakes(args, message, capsys):
     assert main(["play", "--plain", "--story", str(FIRST_WEEK), *args]) == 2
     assert message in capsys.readouterr().err

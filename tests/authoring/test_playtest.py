@@ -15,8 +15,20 @@ from .conftest import BASIC, FIRST_WEEK, story_dir
 
 
 def _state(g):
-    return (list(g.v), list(g.visits), g.turn, g.rng, g.node, g.hub, set(g.once_used), dict(g.ev_count),
-            dict(g.ev_last), dict(g.ev_forced), dict(g.char_endings), g.ending.id if g.ending else None)
+    return (
+        list(g.v),
+        list(g.visits),
+        g.turn,
+        g.rng,
+        g.node,
+        g.hub,
+        set(g.once_used),
+        dict(g.ev_count),
+        dict(g.ev_last),
+        dict(g.ev_forced),
+        dict(g.char_endings),
+        g.ending.id if g.ending else None,
+    )
 
 
 def _walk_both(story, seed, lazy, max_steps):
@@ -36,8 +48,9 @@ def _walk_both(story, seed, lazy, max_steps):
             opt = next(o for o in game.choices if o.enabled and o.choice.uid == uid)
             game.choose(opt.index)
         else:
-            assert [(o.choice.uid, o.enabled) for o in game.choices] == \
-                [(c.uid, i in runner.live) for i, c in enumerate(runner.opts)]
+            assert [(o.choice.uid, o.enabled) for o in game.choices] == [
+                (c.uid, i in runner.live) for i, c in enumerate(runner.opts)
+            ]
             i = runner.live[int(rnd() * len(runner.live))]
             game.choose(i)
             runner.take(i)
@@ -59,8 +72,10 @@ def test_automated_play_of_the_shipped_story_is_the_same_game(shipped, lazy):
 
 
 def test_automated_play_is_the_same_game_with_random_text_hub_limits_and_fallbacks(tmp_path):
-    root = story_dir(tmp_path, {
-        "story.yaml": """
+    root = story_dir(
+        tmp_path,
+        {
+            "story.yaml": """
             id: r
             title: R
             start: main.start
@@ -69,7 +84,7 @@ def test_automated_play_is_the_same_game_with_random_text_hub_limits_and_fallbac
               day: {type: int, initial: 1, min: 1, max: 9}
             turns: {counter: day, hub: main.hub}
         """,
-        "main.yaml": """
+            "main.yaml": """
             nodes:
               start:
                 text: ["Roll {random(1, 6)}.", {shuffle: [a, b, c]}]
@@ -98,7 +113,8 @@ def test_automated_play_is_the_same_game_with_random_text_hub_limits_and_fallbac
                 event: {title: End, forced: true, if: day >= 6}
                 ending: {id: end, title: End}
         """,
-    })
+        },
+    )
     story = load_story(root, cache_dir=False)
     for seed in range(60):
         _walk_both(story, seed, False, 300)
@@ -132,8 +148,10 @@ def test_random_playtest_is_reproducible_and_independent_of_processes(first_week
 
 
 def test_strategies_are_generic_and_change_the_outcome(tmp_path):
-    root = story_dir(tmp_path, {
-        "story.yaml": """
+    root = story_dir(
+        tmp_path,
+        {
+            "story.yaml": """
             id: s
             title: S
             start: main.start
@@ -146,7 +164,7 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
                 support: prefer:support_actions
                 enforce: prefer:enforce_actions
         """,
-        "main.yaml": """
+            "main.yaml": """
             nodes:
               start:
                 text: Pick.
@@ -158,10 +176,14 @@ def test_strategies_are_generic_and_change_the_outcome(tmp_path):
               arrested: {text: Arrested., ending: {id: arrested, title: Arrested}}
               shrugged: {text: Nothing., ending: {id: shrugged, title: Nothing}}
         """,
-    })
+        },
+    )
     story = load_story(root, cache_dir=False)
     runs = 400
-    share = {s: playtest(story, runs, 1, s).endings for s in ("random", "support", "enforce", "prefer:kind*", "avoid:*_actions")}
+    share = {
+        s: playtest(story, runs, 1, s).endings
+        for s in ("random", "support", "enforce", "prefer:kind*", "avoid:*_actions")
+    }
     assert share["support"]["helped"] > 0.85 * runs
     assert share["enforce"]["arrested"] > 0.85 * runs
     assert share["prefer:kind*"]["helped"] > 0.85 * runs
@@ -259,8 +281,21 @@ def test_cli_playtest_json_and_strategy_comparison(capsys):
     assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--json", "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["runs"] == 50 and data["nodes_total"] == 42
-    assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "prefer:carrot",
-                 "--strategy", "prefer:stick"]) == 0
+    assert (
+        main(
+            [
+                "playtest",
+                str(FIRST_WEEK),
+                "--runs",
+                "50",
+                "--strategy",
+                "prefer:carrot",
+                "--strategy",
+                "prefer:stick",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Strategies compared" in out and "prefer:carrot" in out and "prefer:stick" in out
     assert main(["playtest", str(FIRST_WEEK), "--runs", "50", "--strategy", "support"]) == 2
@@ -277,6 +312,7 @@ def test_progress_bar_goes_to_stderr(capsys):
 
 
 # -- exhaustive ----------------------------------------------------------------------------
+
 
 def test_exhaustive_search_is_complete_on_a_small_story():
     story = load_story(BASIC, cache_dir=False)
@@ -346,8 +382,13 @@ def test_exhaustive_search_says_when_it_stopped_early(tmp_path, first_week):
 
 # GATED with a coin that can't be enumerated (a random range wider than the search splits):
 # the state space is never exhausted, so "the vault can't be reached" needs a static proof.
-WIDE = {**GATED, "main.yaml": GATED["main.yaml"].replace(
-    "- {text: Go home, goto: home}", "- {text: Go home, effects: ['coins = random(0, 900) // 300'], goto: home}")}
+WIDE = {
+    **GATED,
+    "main.yaml": GATED["main.yaml"].replace(
+        "- {text: Go home, goto: home}",
+        "- {text: Go home, effects: ['coins = random(0, 900) // 300'], goto: home}",
+    ),
+}
 
 
 def test_exhaustive_search_uses_what_analysis_rules_out(tmp_path, capsys):

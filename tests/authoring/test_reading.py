@@ -122,8 +122,22 @@ def test_the_playtest_command_reports_reading(tmp_path, capsys):
     assert data["strategy"] == "first"
     assert data["total"]["words"] == 46
     assert [r["new_words_by_turn"] for r in data["runs"]] == [[11, 2, 5], [11, 2, 5]]
-    assert main(["playtest", str(root), "--reading", "--runs", "1", "--strategy", "patient",
-                 "--strategy", "random"]) == 0
+    assert (
+        main(
+            [
+                "playtest",
+                str(root),
+                "--reading",
+                "--runs",
+                "1",
+                "--strategy",
+                "patient",
+                "--strategy",
+                "random",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Reading report (patient" in out and "Reading report (random" in out
 

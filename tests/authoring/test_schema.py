@@ -81,17 +81,28 @@ BROKEN = {
     "unknown node key": ("main.yaml", "nodes:\n  start:\n    txt: Hi.\n    ending: {id: end, title: End}\n"),
     "two ways on": ("main.yaml", "nodes:\n  start:\n    text: Hi.\n    goto: start\n    choices: []\n"),
     "choice without goto": ("main.yaml", "nodes:\n  start:\n    text: Hi.\n    choices:\n      - text: Go\n"),
-    "choice without text": ("main.yaml", "nodes:\n  start:\n    text: Hi.\n    choices:\n      - goto: start\n"),
+    "choice without text": (
+        "main.yaml",
+        "nodes:\n  start:\n    text: Hi.\n    choices:\n      - goto: start\n",
+    ),
     "choice is text": ("main.yaml", "nodes:\n  start:\n    text: Hi.\n    choices:\n      - Go on\n"),
-    "once is not a flag": ("main.yaml", "nodes:\n  start:\n    choices:\n      - {text: Go, goto: start, once: 2}\n"),
+    "once is not a flag": (
+        "main.yaml",
+        "nodes:\n  start:\n    choices:\n      - {text: Go, goto: start, once: 2}\n",
+    ),
     "ending without title": ("main.yaml", "nodes:\n  start:\n    text: Hi.\n    ending: {id: end}\n"),
     "event without title": ("main.yaml", SCENE + "  e:\n    event: {if: 'true'}\n    goto: start\n"),
     "hub limit zero": ("main.yaml", SCENE + "  h:\n    hub: {limit: 0}\n    goto: start\n"),
-    "text item with two kinds": ("main.yaml", "nodes:\n  start:\n    text:\n      - {cycle: [a], shuffle: [b]}\n"
-                                 "    ending: {id: end, title: End}\n"),
+    "text item with two kinds": (
+        "main.yaml",
+        "nodes:\n  start:\n    text:\n      - {cycle: [a], shuffle: [b]}\n"
+        "    ending: {id: end, title: End}\n",
+    ),
     "empty random": ("main.yaml", "nodes:\n  start:\n    random: []\n"),
-    "effect block without then": ("main.yaml", "nodes:\n  start:\n    effects:\n      - if: 'true'\n"
-                                  "    ending: {id: end, title: End}\n"),
+    "effect block without then": (
+        "main.yaml",
+        "nodes:\n  start:\n    effects:\n      - if: 'true'\n    ending: {id: end, title: End}\n",
+    ),
     "scene without nodes": ("main.yaml", "scene: main\ncharacter: x\n"),
     "nodes is a list": ("main.yaml", "nodes:\n  - start\n"),
 }
@@ -109,14 +120,15 @@ def test_schema_and_loader_agree_on_broken_files(tmp_path, name):
 
 def test_schema_and_loader_agree_on_good_files(tmp_path):
     good = {
-        "story.yaml": STORY + "variables:\n  n: {type: int, initial: 2, min: 0, max: 5, display: bar, track: true}\n"
-                              "  mood: {type: enum, values: [calm, cross], initial: cross}\n"
-                              "characters:\n  ann: Ann\n  bob: {name: Bob, initial: {level: 2}}\n"
-                              "character_variables:\n  level: {type: int, max: 9}\n"
-                              "turns: {counter: n, hub: main.start, end_of_turn: 'n += 1'}\n",
+        "story.yaml": STORY
+        + "variables:\n  n: {type: int, initial: 2, min: 0, max: 5, display: bar, track: true}\n"
+        "  mood: {type: enum, values: [calm, cross], initial: cross}\n"
+        "characters:\n  ann: Ann\n  bob: {name: Bob, initial: {level: 2}}\n"
+        "character_variables:\n  level: {type: int, max: 9}\n"
+        "turns: {counter: n, hub: main.start, end_of_turn: 'n += 1'}\n",
         "main.yaml": "nodes:\n  start:\n    hub: {tags: [a], limit: 2}\n    text: {if: n > 1, text: Big, else: [Small]}\n"
-                     "    choices:\n      - {text: 3, goto: <end-turn>, once: true}\n      - {fallback: true, goto: fin}\n"
-                     "  fin:\n    text: [Done., {sequence: [a, [b, c]]}]\n    ending: {id: end, title: End}\n",
+        "    choices:\n      - {text: 3, goto: <end-turn>, once: true}\n      - {fallback: true, goto: fin}\n"
+        "  fin:\n    text: [Done., {sequence: [a, [b, c]]}]\n    ending: {id: end, title: End}\n",
     }
     root = story_dir(tmp_path, good)
     _story, problems = check(root, cache_dir=False)

@@ -10,8 +10,10 @@ from .conftest import FIRST_WEEK, story_dir
 
 
 def test_stats_count_by_hand(tmp_path, capsys):
-    root = story_dir(tmp_path, {
-        "story.yaml": """
+    root = story_dir(
+        tmp_path,
+        {
+            "story.yaml": """
             id: c
             title: Counting
             start: town.start
@@ -20,7 +22,7 @@ def test_stats_count_by_hand(tmp_path, capsys):
               day: {type: int, initial: 1, min: 1, max: 3}
             turns: {counter: day, hub: town.start}
         """,
-        "town.yaml": """
+            "town.yaml": """
             nodes:
               start:
                 hub: true
@@ -32,7 +34,7 @@ def test_stats_count_by_hand(tmp_path, capsys):
                 text: Over.
                 ending: {id: over, title: All over}
         """,
-        "ann.yaml": """
+            "ann.yaml": """
             character: ann
             nodes:
               visit:
@@ -47,14 +49,15 @@ def test_stats_count_by_hand(tmp_path, capsys):
                   - {text: Go, goto: <hub>}
                   - {fallback: true, goto: <hub>}
         """,
-        "bob.yaml": """
+            "bob.yaml": """
             nodes:
               gone:
                 text: Bob has gone.
                 ending: {id: bob_gone, title: Bob gone, character: bob}
                 goto: <hub>
         """,
-    })
+        },
+    )
     assert main(["stats", str(root), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     # words: start 3 + "Next day" 2; fin "Over." 1 + title 3 + ending title 2;
@@ -62,7 +65,13 @@ def test_stats_count_by_hand(tmp_path, capsys):
     assert data["cases"]["ann"] == {"words": 12, "nodes": 1, "choices": 2, "endings": 0, "events": 1}
     assert data["cases"]["bob"] == {"words": 5, "nodes": 1, "choices": 0, "endings": 1, "events": 0}
     assert data["no_case"] == {"words": 11, "nodes": 2, "choices": 1, "endings": 1, "events": 1}
-    assert (data["words"], data["nodes"], data["choices"], data["endings"], data["events"]) == (28, 4, 3, 2, 2)
+    assert (data["words"], data["nodes"], data["choices"], data["endings"], data["events"]) == (
+        28,
+        4,
+        3,
+        2,
+        2,
+    )
     assert set(data["scenes"]) == {"town", "ann", "bob"}
 
 

@@ -44,30 +44,41 @@ def test_reordered_choices_keep_their_own_targets(tmp_path):
     data = json.loads(json.dumps(g.to_dict()))
     swapped = ROOMS.replace(
         "      - {text: Go into the left room., goto: left}\n      - {text: Go into the right room., goto: right}\n",
-        "      - {text: Go into the right room., goto: right}\n      - {text: Go into the left room., goto: left}\n")
+        "      - {text: Go into the right room., goto: right}\n      - {text: Go into the left room., goto: left}\n",
+    )
     back = _reload(tmp_path, swapped, data)
     labels = [o.text for o in back.choices]
     assert labels == ["Go into the left room.", "Go into the right room."]
     back.choose(labels.index("Go into the left room."))
     assert back.passage == ["You are in the left room."]
     back.choose(0)
-    assert [o.text for o in back.choices] == ["Go into the right room.", "Go into the left room."]  # once stays used
+    assert [o.text for o in back.choices] == [
+        "Go into the right room.",
+        "Go into the left room.",
+    ]  # once stays used
 
 
 def test_an_inserted_choice_does_not_shift_the_others(tmp_path):
     _g, data = _saved(tmp_path, ROOMS)
-    inserted = ROOMS.replace("    choices:\n      - {text: Go into the left", "    choices:\n      - {text: Shout., goto: start}\n      - {text: Go into the left", 1)
+    inserted = ROOMS.replace(
+        "    choices:\n      - {text: Go into the left",
+        "    choices:\n      - {text: Shout., goto: start}\n      - {text: Go into the left",
+        1,
+    )
     back = _reload(tmp_path, inserted, data)
     right = [o.text for o in back.choices].index("Go into the right room.")
     back.choose(right)
     assert back.passage == ["You are in the right room."]
 
 
-@pytest.mark.parametrize("change", [
-    ("{text: Go into the left room., goto: left}", "{text: Go into the left room., goto: right}"),
-    ("{text: Go into the left room., goto: left}", "{text: Go through the left door., goto: left}"),
-    ("      - {text: Go into the left room., goto: left}\n", ""),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("{text: Go into the left room., goto: left}", "{text: Go into the left room., goto: right}"),
+        ("{text: Go into the left room., goto: left}", "{text: Go through the left door., goto: left}"),
+        ("      - {text: Go into the left room., goto: left}\n", ""),
+    ],
+)
 def test_a_changed_choice_refuses_the_load_and_says_the_passage_changed(tmp_path, change):
     _g, data = _saved(tmp_path, ROOMS)
     with pytest.raises(SaveError, match="passage 'main.start' has changed"):
@@ -75,7 +86,9 @@ def test_a_changed_choice_refuses_the_load_and_says_the_passage_changed(tmp_path
 
 
 def test_a_choice_id_survives_a_new_label(tmp_path):
-    with_ids = ROOMS.replace("{text: Go into the left room., goto: left}", "{id: left, text: Go into the left room., goto: left}")
+    with_ids = ROOMS.replace(
+        "{text: Go into the left room., goto: left}", "{id: left, text: Go into the left room., goto: left}"
+    )
     _g, data = _saved(tmp_path, with_ids)
     back = _reload(tmp_path, with_ids.replace("Go into the left room.", "Try the left room."), data)
     assert back.choices[0].choice.ref == "c:left"
@@ -95,7 +108,10 @@ def test_events_are_found_by_node_id_after_nodes_are_inserted(tmp_path):
             choices: [{text: Back., goto: <hub>}]
         """
     _g, data = _saved(tmp_path, hub)
-    moved = hub.replace("          visit:", "          other:\n            text: Elsewhere.\n            choices: [{text: Back., goto: start}]\n          visit:")
+    moved = hub.replace(
+        "          visit:",
+        "          other:\n            text: Elsewhere.\n            choices: [{text: Back., goto: start}]\n          visit:",
+    )
     back = _reload(tmp_path, moved, data)
     back.choose([o.text for o in back.choices].index("Visit Becky"))
     assert back.passage == ["Becky's door."]
@@ -114,10 +130,16 @@ def test_saves_from_before_choice_keys_still_load_when_the_labels_match(tmp_path
 
 
 def test_choice_ids_are_checked(tmp_path):
-    found = problems(tmp_path, ROOMS.replace("{text: Go into the left room.", "{id: a, text: Go into the left room.")
-                     .replace("{text: Go into the right room.", "{id: a, text: Go into the right room."))
+    found = problems(
+        tmp_path,
+        ROOMS.replace("{text: Go into the left room.", "{id: a, text: Go into the left room.").replace(
+            "{text: Go into the right room.", "{id: a, text: Go into the right room."
+        ),
+    )
     assert any("two choices with the id 'a'" in p for p in found)
-    found = problems(tmp_path, ROOMS.replace("{text: Go into the left room.", "{id: 'a b', text: Go into the left room."))
+    found = problems(
+        tmp_path, ROOMS.replace("{text: Go into the left room.", "{id: 'a b', text: Go into the left room.")
+    )
     assert any("must be letters, digits" in p for p in found)
 
 

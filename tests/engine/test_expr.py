@@ -197,15 +197,19 @@ def test_any_text_parses_or_fails_cleanly(src):
 def _arith():
     """Random arithmetic as (source, oracle) pairs."""
     ops = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
-    leaves = st.integers(min_value=-50, max_value=50).map(lambda n: (str(n), lambda a, b, n=n: n)) | st.sampled_from(
-        [("a", lambda a, b: a), ("b", lambda a, b: b)]
-    )
+    leaves = st.integers(min_value=-50, max_value=50).map(
+        lambda n: (str(n), lambda a, b, n=n: n)
+    ) | st.sampled_from([("a", lambda a, b: a), ("b", lambda a, b: b)])
 
     def combine(t):
         (ls, lf), op, (rs, rf) = t
         return (f"({ls} {op} {rs})", lambda a, b: ops[op](lf(a, b), rf(a, b)))
 
-    return st.recursive(leaves, lambda inner: st.tuples(inner, st.sampled_from(sorted(ops)), inner).map(combine), max_leaves=12)
+    return st.recursive(
+        leaves,
+        lambda inner: st.tuples(inner, st.sampled_from(sorted(ops)), inner).map(combine),
+        max_leaves=12,
+    )
 
 
 @given(_arith(), st.integers(-20, 20), st.integers(-20, 20))
@@ -233,21 +237,42 @@ class DrawingState(State):
 
 def _conditions():
     """Random conditions: comparisons, flags, ended(), chance(), and/or/not."""
-    leaves = st.sampled_from([
-        "a >= 2", "a < 0", "b == 3", "b != 1", "a == 1 or a == 2 or a == 5", "flag", "not flag",
-        "becky.status == 'custody'", "ended(becky)", "not ended(becky)", "chance(0.5)",
-        "chance(a / 10)", "a + 1 > b", "3 - b < a * 2",
-    ])
+    leaves = st.sampled_from(
+        [
+            "a >= 2",
+            "a < 0",
+            "b == 3",
+            "b != 1",
+            "a == 1 or a == 2 or a == 5",
+            "flag",
+            "not flag",
+            "becky.status == 'custody'",
+            "ended(becky)",
+            "not ended(becky)",
+            "chance(0.5)",
+            "chance(a / 10)",
+            "a + 1 > b",
+            "3 - b < a * 2",
+        ]
+    )
     return st.recursive(
         leaves,
-        lambda inner: st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
-        | inner.map(lambda s: f"not ({s})"),
+        lambda inner: (
+            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+            | inner.map(lambda s: f"not ({s})")
+        ),
         max_leaves=10,
     )
 
 
-@given(_conditions(), st.integers(-3, 6), st.integers(-3, 6), st.booleans(), st.sampled_from(["community", "custody"]),
-       st.lists(st.floats(0, 0.99), min_size=1, max_size=4))
+@given(
+    _conditions(),
+    st.integers(-3, 6),
+    st.integers(-3, 6),
+    st.booleans(),
+    st.sampled_from(["community", "custody"]),
+    st.lists(st.floats(0, 0.99), min_size=1, max_size=4),
+)
 @settings(max_examples=400, deadline=None)
 def test_compiled_tests_agree_with_expressions(src, a, b, flag, status, script):
     """compile_test reorders only what can't draw random numbers: same truth, same draws."""

@@ -51,7 +51,7 @@ def test_a_good_story_has_no_problems(tmp_path):
         (b"? [a, b]\n: c\n", 1, 3, "mapping key must be a plain name"),
         (b"a: b\nc: ? d\n", 2, 4, "can't start with '? '"),
         (b"a: 'it's'\n", 1, 8, "write a single quote twice"),
-        (b"a:\n  - {x} y\n", 2, 9, "put the whole text in quotes: \"{x} y\""),
+        (b"a:\n  - {x} y\n", 2, 9, 'put the whole text in quotes: "{x} y"'),
     ],
 )
 def test_yaml_problems(data, line, col, message):
@@ -267,14 +267,39 @@ def test_check_json_shape(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"errors", "warnings"}
     assert data["errors"][0] == {
-        "file": "main.yaml", "line": 3, "column": 11, "message": "unknown node 'nowhere'"
+        "file": "main.yaml",
+        "line": 3,
+        "column": 11,
+        "message": "unknown node 'nowhere'",
     }
 
 
 _YAML_BITS = st.sampled_from(
-    ["nodes:", "  start:", "    text: hi", "    goto: start", "    choices:", "      - text: a",
-     "        goto: end", "  end:", "    ending: {id: e, title: E}", "      if: x >", "- a", "{", "]",
-     "&a [1]", "*a", "!!python/name:os.system", "\t", "key: value", "  - ", "'", "\"", ":", "#"]
+    [
+        "nodes:",
+        "  start:",
+        "    text: hi",
+        "    goto: start",
+        "    choices:",
+        "      - text: a",
+        "        goto: end",
+        "  end:",
+        "    ending: {id: e, title: E}",
+        "      if: x >",
+        "- a",
+        "{",
+        "]",
+        "&a [1]",
+        "*a",
+        "!!python/name:os.system",
+        "\t",
+        "key: value",
+        "  - ",
+        "'",
+        '"',
+        ":",
+        "#",
+    ]
 )
 
 

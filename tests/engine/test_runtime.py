@@ -26,20 +26,26 @@ variables:
 
 
 def test_per_character_variables_and_clamping(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             effects: [becky.trust += 10, stokesy.trust -= 10, flag = becky.trust > 4]
             text: "{becky.name} {becky.trust}, {stokesy.name} {stokesy.trust}, {flag}"
             choices:
               - {text: go, goto: start}
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     assert g.passage == ["Becky 5, Stokesy 0, yes"]
     assert g.get("flag") is True
 
 
 def test_int_division_rounds_down_and_enums_only_take_their_values(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             effects: [becky.trust = 9 / 2, stokesy.trust *= 0.5]
@@ -47,14 +53,18 @@ def test_int_division_rounds_down_and_enums_only_take_their_values(tmp_path):
               - text: "{becky.trust} {stokesy.trust} {becky.status}"
                 effects: ["becky.status = 'custody'"]
                 goto: start
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     assert texts(g) == ["4 1 community"]
     g.choose(0)
     assert g.get("becky.status") == "custody"
 
 
 def test_text_variations_by_visit_count(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             text:
@@ -65,16 +75,24 @@ def test_text_variations_by_visit_count(tmp_path):
                 else: first
             choices:
               - {text: loop, goto: start}
-        """)
+        """,
+    )
     seen = []
     for _ in range(4):
         seen.append(g.passage)
         g.choose(0)
-    assert seen == [["one", "a", "first"], ["two", "b", "again"], ["three", "a", "again"], ["three", "b", "again"]]
+    assert seen == [
+        ["one", "a", "first"],
+        ["two", "b", "again"],
+        ["three", "a", "again"],
+        ["three", "b", "again"],
+    ]
 
 
 def test_paragraphs_and_literal_markup(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             text: |
@@ -84,7 +102,8 @@ def test_paragraphs_and_literal_markup(tmp_path):
               Second [bold]paragraph[/] {{braces}}.
             choices:
               - {text: x, goto: start}
-        """)
+        """,
+    )
     assert g.passage == ["First line continues here.", "Second [bold]paragraph[/] {braces}."]
 
 
@@ -114,7 +133,9 @@ def test_shuffle_is_seeded(tmp_path):
 
 
 def test_hidden_disabled_once_cost_and_fallback(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
@@ -136,7 +157,9 @@ def test_hidden_disabled_once_cost_and_fallback(tmp_path):
           out:
             text: Out of options.
             ending: {id: out, title: Out}
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     assert texts(g) == ["disabled", "dear", "once"]
     disabled = g.choices[0]
     assert not disabled.enabled and disabled.reason == "Not until week 6"
@@ -178,7 +201,9 @@ def test_random_branches_follow_weights(tmp_path):
 
 
 def test_branch_takes_the_first_true(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             effects: [week = 3]
@@ -195,11 +220,15 @@ def test_branch_takes_the_first_true(tmp_path):
           mid:
             text: mid
             ending: {id: mid, title: Mid}
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     assert g.ending.id == "mid" and g.get("flag") is True
 
 
-HUB_HEAD = CHAR_HEAD + """\
+HUB_HEAD = (
+    CHAR_HEAD
+    + """\
 turns:
   counter: week
   budget: hours
@@ -208,6 +237,7 @@ turns:
   end_of_turn:
     - becky.trust += 1
 """
+)
 
 HUB_SCENE = """\
 nodes:
@@ -291,7 +321,9 @@ def test_hub_limit_shows_highest_priority_first(tmp_path):
 
 
 def test_character_endings_are_recorded_and_the_story_goes_on(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
@@ -307,7 +339,9 @@ def test_character_endings_are_recorded_and_the_story_goes_on(tmp_path):
               - goto: start
           fin:
             ending: {id: fin, title: Fin}
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     g.choose(0)
     assert g.ended
     assert g.character_endings()["becky"].title == "Moved away"
@@ -315,7 +349,9 @@ def test_character_endings_are_recorded_and_the_story_goes_on(tmp_path):
 
 
 def test_runtime_loop_is_caught(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
@@ -327,14 +363,17 @@ def test_runtime_loop_is_caught(tmp_path):
             choices:
               - {text: never, if: false, goto: a}
               - {fallback: true, goto: a}
-        """)
+        """,
+    )
     with pytest.raises(StoryRuntimeError, match="endless loop"):
         g.choose(0)
     assert texts(g) == ["spin"]  # the failed choice left the game as it was
 
 
 def test_dead_end_is_reported(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
@@ -342,7 +381,8 @@ def test_dead_end_is_reported(tmp_path):
           stuck:
             choices:
               - {text: never, if: false, goto: start}
-        """)
+        """,
+    )
     with pytest.raises(StoryRuntimeError, match="dead end at 'main.stuck'"):
         g.choose(0)
 
@@ -404,32 +444,40 @@ def test_state_round_trips_through_json():
 
 
 def test_notices_report_visible_changes(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
               - text: help
                 effects: [becky.trust += 1, flag = true, "stokesy.status = 'custody'"]
                 goto: start
-        """, CHAR_HEAD)
+        """,
+        CHAR_HEAD,
+    )
     g.choose(0)
     assert [str(n) for n in g.notices] == ["Becky: Trust +1", "Stokesy: Status: custody"]
     assert [n.improved for n in g.notices] == [True, None]
 
 
 def test_notices_know_when_lower_is_better(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
               - text: a good quarter
                 effects: [rank -= 5, score -= 1]
                 goto: start
-        """, """\
+        """,
+        """\
         variables:
           rank: {type: int, initial: 60, display: number, better: lower}
           score: {type: int, initial: 3, display: number}
-        """)
+        """,
+    )
     g.choose(0)
     assert [(str(n), n.improved) for n in g.notices] == [("Rank -5", True), ("Score -1", False)]
 
@@ -445,7 +493,9 @@ def test_set_var_checks_types(tmp_path):
 
 
 def test_forced_event_pays_its_cost(tmp_path):
-    scene = HUB_SCENE.replace("event: {title: Alarm, forced: true,", "event: {title: Alarm, forced: true, cost: {hours: 5},")
+    scene = HUB_SCENE.replace(
+        "event: {title: Alarm, forced: true,", "event: {title: Alarm, forced: true, cost: {hours: 5},"
+    )
     g = play(tmp_path, scene, HUB_HEAD)
     g.choose(0)
     g.choose(0)  # trust reaches 4: the alarm fires and charges its hours
@@ -454,14 +504,17 @@ def test_forced_event_pays_its_cost(tmp_path):
 
 
 def test_save_finds_choices_after_a_fallback(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
               - {fallback: true, goto: start}
               - {text: first, goto: start}
               - {text: second, goto: start}
-        """)
+        """,
+    )
     back = Game.from_dict(g.story, json.loads(json.dumps(g.to_dict())))
     assert [o.choice.ref for o in back.choices] == [o.choice.ref for o in g.choices]
     assert all(o.choice.ref.startswith("c:") for o in back.choices)
@@ -469,7 +522,9 @@ def test_save_finds_choices_after_a_fallback(tmp_path):
 
 
 def test_characters_can_start_from_their_own_values(tmp_path):
-    head = CHAR_HEAD.replace("  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 4, status: custody}}")
+    head = CHAR_HEAD.replace(
+        "  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 4, status: custody}}"
+    )
     g = play(tmp_path, "nodes:\n  start:\n    choices:\n      - {text: x, goto: start}\n", head)
     assert g.get("becky.trust") == 4 and g.get("becky.status") == "custody"
     assert g.get("stokesy.trust") == 2 and g.get("stokesy.status") == "community"
@@ -478,15 +533,21 @@ def test_characters_can_start_from_their_own_values(tmp_path):
 def test_bad_character_initial_values_are_errors(tmp_path):
     from .helpers import problems
 
-    head = CHAR_HEAD.replace("  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 9, stauts: x, flag: true}}")
-    text = "\n".join(problems(tmp_path, "nodes:\n  start:\n    choices:\n      - {text: x, goto: start}\n", head))
+    head = CHAR_HEAD.replace(
+        "  becky: {name: Becky}", "  becky: {name: Becky, initial: {trust: 9, stauts: x, flag: true}}"
+    )
+    text = "\n".join(
+        problems(tmp_path, "nodes:\n  start:\n    choices:\n      - {text: x, goto: start}\n", head)
+    )
     assert "initial value 9 is outside 0..5" in text
     assert "'stauts' is not a character variable; did you mean 'status'?" in text
     assert "'flag' is not a character variable" in text
 
 
 def test_text_else_can_be_a_variation(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             text:
@@ -495,7 +556,8 @@ def test_text_else_can_be_a_variation(tmp_path):
                 else: {cycle: [odd, even]}
             choices:
               - {text: x, goto: start}
-        """)
+        """,
+    )
     seen = []
     for _ in range(3):
         seen += g.passage
@@ -512,14 +574,17 @@ def test_comma_in_a_flow_list_gets_a_hint(tmp_path):
 
 
 def test_undo_counts_visits_back_without_copying_them(tmp_path):
-    g = play(tmp_path, """\
+    g = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
               - {text: loop, goto: middle}
           middle:
             goto: start
-        """)
+        """,
+    )
     before = list(g.visits)
     g.choose(0)
     g.choose(0)

@@ -66,7 +66,9 @@ def test_rename_and_delete_a_save(story, tmp_path):
         delete_save(tmp_path, "before-court")
 
 
-@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/b", "", ".hidden", "x" * 41, "semi;colon", "nul\0"])
+@pytest.mark.parametrize(
+    "name", ["../escape", "/etc/passwd", "a/b", "", ".hidden", "x" * 41, "semi;colon", "nul\0"]
+)
 def test_slot_names_cannot_escape(tmp_path, name):
     with pytest.raises(SaveError):
         slot_path(tmp_path, name)
@@ -110,14 +112,22 @@ def _tamper(tmp_path, story, change):
 
 def test_tampered_saves(story, tmp_path):
     assert "outside" in _tamper(tmp_path, story, lambda d: d["state"]["vars"].update({"hours": 999}))
-    assert "another story" in _tamper(tmp_path, story, lambda d: d["story"].update({"id": "other", "title": "Other"}))
+    assert "another story" in _tamper(
+        tmp_path, story, lambda d: d["story"].update({"id": "other", "title": "Other"})
+    )
     assert "no longer exists" in _tamper(tmp_path, story, lambda d: d["state"].update({"node": "gone.node"}))
-    msg = _tamper(tmp_path, story, lambda d: (d["state"].update({"node": "gone.node"}), d["story"].update({"hash": "old"})))
+    msg = _tamper(
+        tmp_path,
+        story,
+        lambda d: (d["state"].update({"node": "gone.node"}), d["story"].update({"hash": "old"})),
+    )
     assert msg.startswith("the story has changed since this save")
     assert "not a whole number" in _tamper(tmp_path, story, lambda d: d["state"].update({"turn": "soon"}))
     assert "damaged" in _tamper(tmp_path, story, lambda d: d["state"].update({"options": [{"ref": 5}]}))
     assert "state version" in _tamper(tmp_path, story, lambda d: d["state"].update({"version": 7}))
-    assert "not one of" in _tamper(tmp_path, story, lambda d: d["state"]["vars"].update({"becky.status": "mars"}))
+    assert "not one of" in _tamper(
+        tmp_path, story, lambda d: d["state"]["vars"].update({"becky.status": "mars"})
+    )
 
 
 def test_huge_save_is_refused(story, tmp_path, monkeypatch):
@@ -173,9 +183,13 @@ def test_any_bytes_as_a_save_fail_cleanly(story, tmp_path, raw):
     assert path.read_bytes() == raw
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
-                    max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=10,
+    )
+)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_json_state_fails_cleanly(story, tmp_path, junk):
     g = _played(story, 3)

@@ -60,8 +60,10 @@ def broken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("broken") / "story"
     shutil.copytree(SHIPPED, root)
     housing = root / "becky" / "housing.yaml"
-    housing.write_text(housing.read_text(encoding="utf-8").replace("goto: evict_office", "goto: evict_ofice", 1),
-                       encoding="utf-8")
+    housing.write_text(
+        housing.read_text(encoding="utf-8").replace("goto: evict_office", "goto: evict_ofice", 1),
+        encoding="utf-8",
+    )
     (root / "becky" / "scratch.yaml").write_text("nodes:\n  a:\n    text: [unclosed\n", encoding="utf-8")
     return root
 
@@ -69,9 +71,11 @@ def broken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, server_env=ENV), scope="module")
 async def client(lsp_client: LanguageClient):
     accept_registrations(lsp_client)
-    await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
-        root_uri=ROOT.as_uri()))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=pytest_lsp.client_capabilities("visual-studio-code"), root_uri=ROOT.as_uri()
+        )
+    )
     yield
     await lsp_client.shutdown_session()
 
@@ -80,7 +84,8 @@ async def client(lsp_client: LanguageClient):
 async def neovim(lsp_client: LanguageClient):
     """A client that, like Neovim, asks for positions in UTF-8 bytes."""
     accept_registrations(lsp_client)
-    await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("neovim"), root_uri=ROOT.as_uri()))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=pytest_lsp.client_capabilities("neovim"), root_uri=ROOT.as_uri())
+    )
     yield
     await lsp_client.shutdown_session()

@@ -54,7 +54,9 @@ def test_an_overlay_is_checked_instead_of_the_file(tmp_path):
     assert [p for p in check_story(root)[1] if p.severity == "error"] == []
     broken = SCENE.replace("goto: b", "goto: c")
     _story_, problems = check_story(root, {"s.yaml": broken.encode()})
-    assert [str(p) for p in problems if p.severity == "error"] == ["s.yaml:12:15: error: unknown node 'c'; did you mean 's.b'?"]
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "s.yaml:12:15: error: unknown node 'c'; did you mean 's.b'?"
+    ]
     assert (root / "s.yaml").read_text() == SCENE  # the file itself is untouched
     # A buffer for a file not yet saved is part of the story too.
     files = dict(read_files(root, {"more.yaml": b"nodes: {x: {goto: s.a}}\n"}))
@@ -72,7 +74,7 @@ def test_the_index_finds_every_declaration_and_use(tmp_path):
         for r in refs:
             uses[(r.kind, r.name)] += 1
             line = texts[r.span.file].split("\n")[r.span.line]
-            written = line[r.span.start:r.span.end]
+            written = line[r.span.start : r.span.end]
             assert written == r.name or (r.kind == "node" and r.name.endswith(written))
     # start and goto and visited(); score in text, if and cost; trust in text and twice in expressions
     assert uses[("node", "s.a")] == 3 and uses[("node", "s.b")] == 2
@@ -85,10 +87,17 @@ def test_variables_named_by_playtest_strategies_are_uses(tmp_path):
     story = STORY + "playtest:\n  strategies:\n    keen: prefer:score, trust\n    wary: avoid:ann.trust,*.x\n"
     index = build_index(root, {"story.yaml": story, "s.yaml": SCENE})
     lines = story.split("\n")
-    found = [(r.kind, r.name, lines[r.span.line][r.span.start:r.span.end]) for r in index.refs["story.yaml"]
-             if r.span.line >= lines.index("playtest:")]
-    assert found == [("var", "score", "score"), ("var", "trust", "trust"), ("char", "ann", "ann"),
-                     ("var", "trust", "trust")]
+    found = [
+        (r.kind, r.name, lines[r.span.line][r.span.start : r.span.end])
+        for r in index.refs["story.yaml"]
+        if r.span.line >= lines.index("playtest:")
+    ]
+    assert found == [
+        ("var", "score", "score"),
+        ("var", "trust", "trust"),
+        ("char", "ann", "ann"),
+        ("var", "trust", "trust"),
+    ]
 
 
 def test_key_path_and_schema_keys():
@@ -104,16 +113,20 @@ def test_key_path_and_schema_keys():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(list("ab{}()'\": -\n\t.#[]_0") + ["goto", "if", "nodes", "ann.", "score"]),
-                max_size=60).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("ab{}()'\": -\n\t.#[]_0") + ["goto", "if", "nodes", "ann.", "score"]),
+        max_size=60,
+    ).map("".join)
+)
 def test_the_index_never_fails_on_a_half_typed_file(tmp_path, junk):
     root = _story(tmp_path)
-    texts = {"story.yaml": STORY, "s.yaml": SCENE[:len(junk) % len(SCENE)] + junk}
+    texts = {"story.yaml": STORY, "s.yaml": SCENE[: len(junk) % len(SCENE)] + junk}
     index = build_index(root, texts)
     for refs in index.refs.values():
         for r in refs:
             line = texts[r.span.file].split("\n")[r.span.line]
-            assert line[r.span.start:r.span.end] == r.name or r.kind == "node"
+            assert line[r.span.start : r.span.end] == r.name or r.kind == "node"
     lines = texts["s.yaml"].split("\n")
     for i in range(len(lines)):
         assert all(isinstance(k, str) for k in key_path(lines, i))

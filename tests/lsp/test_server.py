@@ -30,18 +30,24 @@ def uri(path: Path) -> str:
 
 def open_doc(client: LanguageClient, path: Path, text: str | None = None) -> str:
     text = path.read_text(encoding="utf-8") if text is None else text
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri(path), "yaml", 1, text)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri(path), "yaml", 1, text))
+    )
     return text
 
 
 def change_doc(client: LanguageClient, path: Path, text: str, version: int) -> None:
-    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(version=version, uri=uri(path)),
-        [lsp.TextDocumentContentChangeWholeDocument(text)]))
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(version=version, uri=uri(path)),
+            [lsp.TextDocumentContentChangeWholeDocument(text)],
+        )
+    )
 
 
-async def diagnostics(client: LanguageClient, path: Path,
-                      ready: Callable[[Sequence[lsp.Diagnostic]], bool]) -> Sequence[lsp.Diagnostic]:
+async def diagnostics(
+    client: LanguageClient, path: Path, ready: Callable[[Sequence[lsp.Diagnostic]], bool]
+) -> Sequence[lsp.Diagnostic]:
     """The diagnostics published for a file, once they satisfy `ready` (guarding against a hang)."""
     key = uri(path)
     for _ in range(200):
@@ -57,6 +63,7 @@ def errors(diags: Sequence[lsp.Diagnostic]) -> list[lsp.Diagnostic]:
 
 
 # -- diagnostics -----------------------------------------------------------------------------
+
 
 async def test_diagnostics_follow_the_buffer_and_clear_when_fixed(client: LanguageClient, story: Path):
     housing = story / "becky" / "housing.yaml"
@@ -82,8 +89,10 @@ async def test_an_edit_in_one_file_shows_errors_in_the_others(client: LanguageCl
     await diagnostics(client, story_yaml, lambda d: True)
     change_doc(client, story_yaml, text.replace("\n  partnership:\n", "\n  partnershp:\n", 1), 2)
     found = await diagnostics(client, housing, lambda d: bool(errors(d)))
-    assert any("unknown variable 'partnership'" in d.message and "did you mean 'partnershp'" in d.message
-               for d in found)
+    assert any(
+        "unknown variable 'partnership'" in d.message and "did you mean 'partnershp'" in d.message
+        for d in found
+    )
     change_doc(client, story_yaml, text, 3)
     assert errors(await diagnostics(client, housing, lambda d: not errors(d))) == []
 
@@ -95,14 +104,20 @@ async def test_a_broken_copy_gets_the_same_problems_as_iom_check(client: Languag
     await diagnostics(client, housing, lambda d: bool(errors(d)))
     await diagnostics(client, scratch, lambda d: bool(errors(d)))
     _story, problems = check_story(broken_story)
-    expected = sorted((p.file, p.line - 1, p.column - 1, p.message) for p in problems if p.severity == "error")
-    got = sorted((path.relative_to(broken_story).as_posix(), d.range.start.line, d.range.start.character, d.message)
-                 for path in (housing, scratch) for d in errors(client.diagnostics[uri(path)]))
+    expected = sorted(
+        (p.file, p.line - 1, p.column - 1, p.message) for p in problems if p.severity == "error"
+    )
+    got = sorted(
+        (path.relative_to(broken_story).as_posix(), d.range.start.line, d.range.start.character, d.message)
+        for path in (housing, scratch)
+        for d in errors(client.diagnostics[uri(path)])
+    )
     assert got == expected
     assert len(got) == 2
 
 
 # -- definition, references, rename --------------------------------------------------------
+
 
 async def test_definition_of_nodes_variables_and_characters(client: LanguageClient, story: Path):
     housing = story / "becky" / "housing.yaml"
@@ -111,17 +126,21 @@ async def test_definition_of_nodes_variables_and_characters(client: LanguageClie
 
     async def definition(pos: lsp.Position) -> lsp.Location:
         result = await client.text_document_definition_async(
-            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
+            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), pos)
+        )
         assert isinstance(result, lsp.Location), result
         return result
 
     node = await definition(inside(text, "goto: evict_office", "evict_office"))
     assert node.uri == uri(housing)
-    assert node.range.start == find(text, "\n  evict_office:").__class__(find(text, "\n  evict_office:").line + 1, 2)
+    assert node.range.start == find(text, "\n  evict_office:").__class__(
+        find(text, "\n  evict_office:").line + 1, 2
+    )
     var = await definition(inside(text, "- support_actions += 1", "support_actions"))
     assert var.uri == uri(story / "story.yaml")
     assert var.range.start == inside(story_text, "\n  support_actions:", "support_actions").__class__(
-        find(story_text, "\n  support_actions:").line + 1, 2)
+        find(story_text, "\n  support_actions:").line + 1, 2
+    )
     char_var = await definition(inside(text, "becky.accommodation += 1", "accommodation"))
     assert story_text.splitlines()[char_var.range.start.line].strip() == "accommodation:"
     char = await definition(inside(text, "becky.accommodation += 1", "becky"))
@@ -131,15 +150,21 @@ async def test_definition_of_nodes_variables_and_characters(client: LanguageClie
 async def test_references_across_files(client: LanguageClient, story: Path):
     housing = story / "becky" / "housing.yaml"
     text = open_doc(client, housing)
-    result = await client.text_document_references_async(lsp.ReferenceParams(
-        context=lsp.ReferenceContext(include_declaration=True), text_document=lsp.TextDocumentIdentifier(uri(housing)),
-        position=inside(text, "- partnership -= 1", "partnership")))
+    result = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            context=lsp.ReferenceContext(include_declaration=True),
+            text_document=lsp.TextDocumentIdentifier(uri(housing)),
+            position=inside(text, "- partnership -= 1", "partnership"),
+        )
+    )
     assert result is not None
     files = {r.uri for r in result}
     assert uri(story / "story.yaml") in files and uri(housing) in files and len(files) > 3
     for r in result:
-        line = Path(r.uri.removeprefix("file://")).read_text(encoding="utf-8").splitlines()[r.range.start.line]
-        assert line[r.range.start.character:r.range.end.character] == "partnership"
+        line = (
+            Path(r.uri.removeprefix("file://")).read_text(encoding="utf-8").splitlines()[r.range.start.line]
+        )
+        assert line[r.range.start.character : r.range.end.character] == "partnership"
 
 
 def apply(edit: lsp.WorkspaceEdit, root: Path) -> dict[str, str]:
@@ -152,28 +177,36 @@ def apply(edit: lsp.WorkspaceEdit, root: Path) -> dict[str, str]:
         for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
             assert e.range.start.line == e.range.end.line
             line = lines[e.range.start.line]
-            lines[e.range.start.line] = line[:e.range.start.character] + e.new_text + line[e.range.end.character:]
+            lines[e.range.start.line] = (
+                line[: e.range.start.character] + e.new_text + line[e.range.end.character :]
+            )
         out[path.relative_to(root).as_posix()] = "\n".join(lines)
     return out
 
 
-@pytest.mark.parametrize(("needle", "word", "new"), [
-    ("goto: evict_office", "evict_office", "evict_meeting"),
-    ("- support_actions += 1", "support_actions", "carrots"),
-    ("becky.accommodation += 1", "accommodation", "housing_need"),
-])
-async def test_rename_leaves_a_story_that_checks_clean(client: LanguageClient, story: Path, needle: str, word: str,
-                                                       new: str):
+@pytest.mark.parametrize(
+    ("needle", "word", "new"),
+    [
+        ("goto: evict_office", "evict_office", "evict_meeting"),
+        ("- support_actions += 1", "support_actions", "carrots"),
+        ("becky.accommodation += 1", "accommodation", "housing_need"),
+    ],
+)
+async def test_rename_leaves_a_story_that_checks_clean(
+    client: LanguageClient, story: Path, needle: str, word: str, new: str
+):
     root = story
     housing = root / "becky" / "housing.yaml"
     text = open_doc(client, housing)
     pos = inside(text, needle, word)
     prepared = await client.text_document_prepare_rename_async(
-        lsp.PrepareRenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
+        lsp.PrepareRenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos)
+    )
     assert isinstance(prepared, lsp.Range)
-    assert text.splitlines()[prepared.start.line][prepared.start.character:prepared.end.character] == word
+    assert text.splitlines()[prepared.start.line][prepared.start.character : prepared.end.character] == word
     edit = await client.text_document_rename_async(
-        lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, new))
+        lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, new)
+    )
     assert edit is not None
     changed = apply(edit, root)
     assert len(changed) >= (1 if word == "evict_office" else 2)
@@ -192,15 +225,20 @@ async def test_rename_refuses_a_bad_or_taken_name(client: LanguageClient, story:
     for bad in ("two words", "evict_letter", "visited"):
         with pytest.raises(JsonRpcException):
             await client.text_document_rename_async(
-                lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, bad))
+                lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, bad)
+            )
 
 
 # -- completion ------------------------------------------------------------------------------
 
-async def complete(client: LanguageClient, path: Path, text: str, pos: lsp.Position) -> dict[str, lsp.CompletionItem]:
+
+async def complete(
+    client: LanguageClient, path: Path, text: str, pos: lsp.Position
+) -> dict[str, lsp.CompletionItem]:
     change_doc(client, path, text, 9)
     result = await client.text_document_completion_async(
-        lsp.CompletionParams(lsp.TextDocumentIdentifier(uri(path)), pos))
+        lsp.CompletionParams(lsp.TextDocumentIdentifier(uri(path)), pos)
+    )
     assert isinstance(result, lsp.CompletionList)
     return {item.label: item for item in result.items}
 
@@ -211,37 +249,40 @@ async def test_completion_of_targets_names_functions_and_keys(client: LanguageCl
     at = find(text, "goto: evict_office")
     lines = text.split("\n")
 
-    lines[at.line] = lines[at.line][:at.character] + "goto: ev"
+    lines[at.line] = lines[at.line][: at.character] + "goto: ev"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"evict_office", "evict_letter", "<hub>", "<end-turn>"} <= set(items)
     assert any(label.startswith("stokesy.") for label in items)  # other scenes' nodes, in full
     assert items["evict_office"].text_edit.new_text == "evict_office"  # type: ignore[union-attr]
 
-    lines[at.line] = lines[at.line][:at.character] + "if: partnership > 2 and becky.t"
+    lines[at.line] = lines[at.line][: at.character] + "if: partnership > 2 and becky.t"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
-    assert {"becky.trust", "stokesy.trust", "partnership", "visited", "chance", "becky", "becky.name"} <= set(items)
+    assert {"becky.trust", "stokesy.trust", "partnership", "visited", "chance", "becky", "becky.name"} <= set(
+        items
+    )
     assert items["becky.trust"].kind == lsp.CompletionItemKind.Variable
 
-    lines[at.line] = lines[at.line][:at.character] + "if: becky.status == 'cus"
+    lines[at.line] = lines[at.line][: at.character] + "if: becky.status == 'cus"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"'custody'", "'community'", "'order'"} <= set(items) and "becky.trust" not in items
     quote = lines[at.line].index("'")
     assert items["'custody'"].text_edit.range.start.character == quote  # type: ignore[union-attr]
 
-    lines[at.line] = lines[at.line][:at.character] + "if: visited(evi"
+    lines[at.line] = lines[at.line][: at.character] + "if: visited(evi"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert "evict_office" in items and "becky.trust" not in items
 
-    lines[at.line] = lines[at.line][:at.character] + "on"
+    lines[at.line] = lines[at.line][: at.character] + "on"
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"once", "fallback", "cost", "reason"} <= set(items) and "nodes" not in items
 
-    lines[at.line] = lines[at.line][:at.character - 4] + "ev"  # where a node's keys go
+    lines[at.line] = lines[at.line][: at.character - 4] + "ev"  # where a node's keys go
     items = await complete(client, housing, "\n".join(lines), lsp.Position(at.line, len(lines[at.line])))
     assert {"event", "ending", "choices", "random"} <= set(items)
 
 
 # -- hover, symbols, code action ------------------------------------------------------------
+
 
 async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, story: Path):
     housing = story / "becky" / "housing.yaml"
@@ -250,7 +291,9 @@ async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, s
     pos = inside(text, "goto: evict_office", "evict_office")
     value = ""
     for _ in range(120):  # the playtest and the path search run in the background
-        hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
+        hover = await client.text_document_hover_async(
+            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos)
+        )
         assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
         value = hover.contents.value
         if "**Random playtests:** reached" in value and "path" in value and "being worked out" not in value:
@@ -258,8 +301,10 @@ async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, s
         await asyncio.sleep(0.25)
     assert "**The housing office** `becky.housing.evict_office`" in value
     assert "The housing association" in value  # the first lines of its text
-    assert ("**Ways in:**\n- from `becky.housing.evict`: \"Go with her to the housing association's office and "
-            "ask for a payment plan.\", costs hours 2") in value
+    assert (
+        "**Ways in:**\n- from `becky.housing.evict`: \"Go with her to the housing association's office and "
+        'ask for a payment plan.", costs hours 2'
+    ) in value
     assert "of 10 runs" in value
     assert "path" in value.lower() and "at `" in value
 
@@ -267,28 +312,42 @@ async def test_hover_on_a_node_tells_how_it_is_reached(client: LanguageClient, s
 async def test_hover_on_a_variable_and_an_event(client: LanguageClient, story: Path):
     housing = story / "becky" / "housing.yaml"
     text = open_doc(client, housing)
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "- partnership -= 1", "partnership")))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            lsp.TextDocumentIdentifier(uri(housing)), inside(text, "- partnership -= 1", "partnership")
+        )
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "**Goodwill with partners** `partnership`" in hover.contents.value
     assert "int, 0..10, starts at 5" in hover.contents.value
     assert "probation" in hover.contents.value  # the description
     # On an event's own name: what it is offered on and what it costs.
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "  evict:\n", "evict")))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), inside(text, "  evict:\n", "evict"))
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-    assert "**Notice seeking possession** `becky.housing.evict`  \nevent in scene `becky.housing`" in hover.contents.value
+    assert (
+        "**Notice seeking possession** `becky.housing.evict`  \nevent in scene `becky.housing`"
+        in hover.contents.value
+    )
     assert "- offered when: `becky_evict and" in hover.contents.value
     assert "- cost: hours 1" in hover.contents.value and "- forced" in hover.contents.value
     # On a character, in a character variable.
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "becky.accommodation += 1", "becky")))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            lsp.TextDocumentIdentifier(uri(housing)), inside(text, "becky.accommodation += 1", "becky")
+        )
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert hover.contents.value.startswith("**Becky** `becky`, a character")
     assert "`becky.housing`" in hover.contents.value
     # A character variable lists each character's starting value.
-    hover = await client.text_document_hover_async(lsp.HoverParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "becky.accommodation += 1", "accommodation")))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            lsp.TextDocumentIdentifier(uri(housing)),
+            inside(text, "becky.accommodation += 1", "accommodation"),
+        )
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "(each character's own)" in hover.contents.value and "stokesy 2" in hover.contents.value
 
@@ -297,7 +356,8 @@ async def test_document_and_workspace_symbols(client: LanguageClient, story: Pat
     housing = story / "becky" / "housing.yaml"
     open_doc(client, housing)
     symbols = await client.text_document_document_symbol_async(
-        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(housing))))
+        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(housing)))
+    )
     assert symbols is not None
     scene = [s for s in symbols if isinstance(s, lsp.DocumentSymbol) and s.name == "becky.housing"]
     assert scene and scene[0].kind == lsp.SymbolKind.Namespace
@@ -317,15 +377,20 @@ async def test_document_and_workspace_symbols(client: LanguageClient, story: Pat
 async def test_play_from_here(client: LanguageClient):
     text = open_doc(client, SHIPPED_HOUSING)
     line = find(text, "The housing association's office is in a business park").line
-    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri(SHIPPED_HOUSING)), lsp.Range(lsp.Position(line, 3), lsp.Position(line, 3)),
-        lsp.CodeActionContext(diagnostics=[])))
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            lsp.TextDocumentIdentifier(uri(SHIPPED_HOUSING)),
+            lsp.Range(lsp.Position(line, 3), lsp.Position(line, 3)),
+            lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     assert actions is not None and len(actions) == 1
     action = actions[0]
     assert isinstance(action, lsp.Command)
     assert action.title == "Play from here: iom play --from becky.housing.evict_office"
-    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-        command=action.command, arguments=action.arguments))
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command=action.command, arguments=action.arguments)
+    )
     assert result == "iom play --from becky.housing.evict_office"
     assert any("iom play --from becky.housing.evict_office" in m.message for m in client.messages)
 
@@ -334,48 +399,75 @@ async def test_play_from_a_copy_names_its_folder(client: LanguageClient, broken_
     housing = broken_story / "becky" / "housing.yaml"
     text = open_doc(client, housing)
     line = find(text, "  evict_office:").line
-    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri(housing)), lsp.Range(lsp.Position(line, 2), lsp.Position(line, 2)),
-        lsp.CodeActionContext(diagnostics=[])))
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            lsp.TextDocumentIdentifier(uri(housing)),
+            lsp.Range(lsp.Position(line, 2), lsp.Position(line, 2)),
+            lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     assert actions is not None
-    assert actions[0].title == f"Play from here: iom play --story {broken_story.resolve()} --from becky.housing.evict_office"
+    assert (
+        actions[0].title
+        == f"Play from here: iom play --story {broken_story.resolve()} --from becky.housing.evict_office"
+    )
 
 
-async def test_a_file_that_is_not_yaml_still_leaves_the_rest_navigable(client: LanguageClient, broken_story: Path):
+async def test_a_file_that_is_not_yaml_still_leaves_the_rest_navigable(
+    client: LanguageClient, broken_story: Path
+):
     scratch = broken_story / "becky" / "scratch.yaml"
     open_doc(client, scratch)
     housing = broken_story / "becky" / "housing.yaml"
     text = open_doc(client, housing)
-    result = await client.text_document_definition_async(lsp.DefinitionParams(
-        lsp.TextDocumentIdentifier(uri(housing)), inside(text, "goto: evict_letter", "evict_letter")))
+    result = await client.text_document_definition_async(
+        lsp.DefinitionParams(
+            lsp.TextDocumentIdentifier(uri(housing)), inside(text, "goto: evict_letter", "evict_letter")
+        )
+    )
     assert isinstance(result, lsp.Location) and result.uri == uri(housing)
     # An unknown node has nowhere to go, and its hover says so.
     typo = inside(text, "goto: evict_ofice", "evict_ofice")
-    result = await client.text_document_definition_async(lsp.DefinitionParams(
-        lsp.TextDocumentIdentifier(uri(housing)), typo))
+    result = await client.text_document_definition_async(
+        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), typo)
+    )
     assert result is None
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), typo))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), typo)
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert hover.contents.value == "`becky.housing.evict_ofice`: no such node"
     symbols = await client.text_document_document_symbol_async(
-        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(scratch))))
+        lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri(scratch)))
+    )
     assert symbols == []
     # The rest works while the story has errors: hover (without playtests), references,
     # rename, completion and symbols.
     pos = inside(text, "goto: evict_letter", "evict_letter")
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), pos)
+    )
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "`becky.housing.evict_letter`" in hover.contents.value
     assert "**Reached:** not known yet: the story is being checked, or has errors" in hover.contents.value
-    refs = await client.text_document_references_async(lsp.ReferenceParams(
-        context=lsp.ReferenceContext(include_declaration=False), text_document=lsp.TextDocumentIdentifier(uri(housing)),
-        position=pos))
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            context=lsp.ReferenceContext(include_declaration=False),
+            text_document=lsp.TextDocumentIdentifier(uri(housing)),
+            position=pos,
+        )
+    )
     assert refs is not None and len(refs) == 1
-    edit = await client.text_document_rename_async(lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, "note"))
+    edit = await client.text_document_rename_async(
+        lsp.RenameParams(lsp.TextDocumentIdentifier(uri(housing)), pos, "note")
+    )
     assert edit is not None and edit.changes is not None and len(edit.changes[uri(housing)]) == 2
     line = typo.line
-    items = await client.text_document_completion_async(lsp.CompletionParams(
-        lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(line, len(text.split("\n")[line]))))
+    items = await client.text_document_completion_async(
+        lsp.CompletionParams(
+            lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(line, len(text.split("\n")[line]))
+        )
+    )
     assert isinstance(items, lsp.CompletionList) and "evict_office" in {i.label for i in items.items}
     found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="evict_letter"))
     assert found is not None and any(s.location.uri == uri(housing) for s in found)  # type: ignore[union-attr]
@@ -389,29 +481,34 @@ async def test_positions_in_the_encoding_the_client_asked_for(neovim: LanguageCl
     change_doc(neovim, housing, edited, 2)
     found = errors(await diagnostics(neovim, housing, lambda d: bool(errors(d))))
     row = edited.split("\n")[find(edited, "{scor}").line]
-    utf8 = len(row[:row.index("scor")].encode("utf-8"))
+    utf8 = len(row[: row.index("scor")].encode("utf-8"))
     assert [(d.range.start.character, d.range.end.character) for d in found] == [(utf8, utf8 + 4)]
     assert "unknown variable 'scor'" in found[0].message
     at = find(edited, "{partnership}")
-    column = len(row[:row.index("partnership") + 2].encode("utf-8"))
+    column = len(row[: row.index("partnership") + 2].encode("utf-8"))
     result = await neovim.text_document_definition_async(
-        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column)))
+        lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column))
+    )
     assert isinstance(result, lsp.Location) and result.uri == uri(story / "story.yaml")
     hover = await neovim.text_document_hover_async(
-        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column)))
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(housing)), lsp.Position(at.line, column))
+    )
     assert hover is not None and hover.range is not None
-    start = len(row[:row.index("partnership")].encode("utf-8"))
+    start = len(row[: row.index("partnership")].encode("utf-8"))
     assert (hover.range.start.character, hover.range.end.character) == (start, start + len("partnership"))
 
 
 async def test_hover_on_a_small_story_gives_the_shortest_path_and_proves_the_unreachable(
-        client: LanguageClient, tmp_path: Path):
+    client: LanguageClient, tmp_path: Path
+):
     root = tmp_path / "small"
     (root / "case").mkdir(parents=True)
-    (root / "story.yaml").write_text("id: small\ntitle: Small\nstart: case.a.start\n"
-                                     "variables:\n  met: {type: bool}\n", encoding="utf-8")
+    (root / "story.yaml").write_text(
+        "id: small\ntitle: Small\nstart: case.a.start\nvariables:\n  met: {type: bool}\n", encoding="utf-8"
+    )
     scene = root / "case" / "a.yaml"
-    text = scene.write_text("""\
+    text = scene.write_text(
+        """\
 nodes:
   start:
     text: A door.
@@ -436,7 +533,9 @@ nodes:
       - text: Down.
         if: met
         goto: landing
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     text = open_doc(client, scene)
     await diagnostics(client, scene, lambda d: bool(d))
 
@@ -444,10 +543,17 @@ nodes:
         value = ""
         for _ in range(120):  # the playtest and the search run in the background
             hover = await client.text_document_hover_async(
-                lsp.HoverParams(lsp.TextDocumentIdentifier(uri(scene)), inside(text, needle, needle.split()[-1])))
+                lsp.HoverParams(
+                    lsp.TextDocumentIdentifier(uri(scene)), inside(text, needle, needle.split()[-1])
+                )
+            )
             assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
             value = hover.contents.value
-            if ready in value and "being worked out" not in value and "running in the background" not in value:
+            if (
+                ready in value
+                and "being worked out" not in value
+                and "running in the background" not in value
+            ):
                 return value
             await asyncio.sleep(0.25)
         raise AssertionError(value)
@@ -456,7 +562,7 @@ nodes:
     assert "reached in 10 of 10 runs (100.0%" in value
     assert "**Shortest path**, 2 choices:" in value
     assert "1. at `case.a.start`: Knock." in value and "2. at `case.a.hall`: Go up." in value
-    assert "**Ways in:**\n- from `case.a.hall`: \"Go up.\"\n- from `case.a.attic`: \"Down.\", if `met`" in value
+    assert '**Ways in:**\n- from `case.a.hall`: "Go up."\n- from `case.a.attic`: "Down.", if `met`' in value
     value = await hover_until("  attic", "**Reachable:**")
     assert "**Reachable:** no." in value and "can't be reached" in value
     assert "reached in 0 of 10 runs" in value
@@ -470,11 +576,13 @@ async def test_a_file_changed_outside_the_editor_is_checked_again(client: Langua
     visits = story / "becky" / "visits.yaml"
     text = visits.read_text(encoding="utf-8")
     visits.write_text(text.replace("goto: ", "goto: nowhere_", 1), encoding="utf-8")
-    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
-        [lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)]))
+    client.workspace_did_change_watched_files(
+        lsp.DidChangeWatchedFilesParams([lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)])
+    )
     found = errors(await diagnostics(client, visits, lambda d: bool(errors(d))))
     assert len(found) == 1 and found[0].message.startswith("unknown node 'nowhere_")
     visits.write_text(text, encoding="utf-8")
-    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
-        [lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)]))
+    client.workspace_did_change_watched_files(
+        lsp.DidChangeWatchedFilesParams([lsp.FileEvent(uri(visits), lsp.FileChangeType.Changed)])
+    )
     assert errors(await diagnostics(client, visits, lambda d: not errors(d))) == []

@@ -57,17 +57,34 @@ KINDS = {
     "version_string": (_edit(lambda d: d.__setitem__("version", "1")), "format version '1'"),
     "no_state": (_edit(lambda d: d.pop("state")), "no game state"),
     "story_missing": (_edit(lambda d: d.pop("story")), "which story"),
-    "another_story": (_edit(lambda d: d["story"].update(id="ink-demo", title="Ink demo")), "another story ('Ink demo')"),
+    "another_story": (
+        _edit(lambda d: d["story"].update(id="ink-demo", title="Ink demo")),
+        "another story ('Ink demo')",
+    ),
     "node_gone": (_set_state("node", "stokesy.nowhere"), "'stokesy.nowhere' no longer exists"),
     "node_gone_story_changed": (
-        _edit(lambda d: (d["state"].__setitem__("node", "office.gone"), d["story"].__setitem__("hash", "0" * 64))),
+        _edit(
+            lambda d: (
+                d["state"].__setitem__("node", "office.gone"),
+                d["story"].__setitem__("hash", "0" * 64),
+            )
+        ),
         "the story has changed since this save",
     ),
     "hub_gone": (_set_state("hub", "office.nohub"), "'office.nohub' no longer exists"),
     "value_out_of_range": (_edit(lambda d: d["state"]["vars"].__setitem__("hours", 10**6)), "outside"),
-    "value_wrong_type": (_edit(lambda d: d["state"]["vars"].__setitem__("hours", "eight")), "not a whole number"),
-    "bool_wrong_type": (_edit(lambda d: d["state"]["vars"].__setitem__(_first_bool(d), 3)), "not true or false"),
-    "enum_unknown": (_edit(lambda d: d["state"]["vars"].__setitem__("becky.status", "on the moon")), "not one of"),
+    "value_wrong_type": (
+        _edit(lambda d: d["state"]["vars"].__setitem__("hours", "eight")),
+        "not a whole number",
+    ),
+    "bool_wrong_type": (
+        _edit(lambda d: d["state"]["vars"].__setitem__(_first_bool(d), 3)),
+        "not true or false",
+    ),
+    "enum_unknown": (
+        _edit(lambda d: d["state"]["vars"].__setitem__("becky.status", "on the moon")),
+        "not one of",
+    ),
     "vars_not_object": (_set_state("vars", [1, 2, 3]), "not a JSON object"),
     "turn_negative_string": (_set_state("turn", "-1"), "not a whole number"),
     "seed_float": (_set_state("seed", 1.5), "not a whole number"),

@@ -67,8 +67,13 @@ def test_sigkill_during_saves_never_loses_the_previous_save(story, tmp_path):
 
 @pytest.mark.parametrize(
     ("target", "err"),
-    [("write", errno.ENOSPC), ("fsync", errno.ENOSPC), ("replace", errno.EROFS), ("mkstemp", errno.EROFS),
-     ("mkstemp", errno.EACCES)],
+    [
+        ("write", errno.ENOSPC),
+        ("fsync", errno.ENOSPC),
+        ("replace", errno.EROFS),
+        ("mkstemp", errno.EROFS),
+        ("mkstemp", errno.EACCES),
+    ],
 )
 def test_disk_full_and_read_only_keep_the_old_save(story, tmp_path, monkeypatch, target, err):
     import game.engine.saves as saves

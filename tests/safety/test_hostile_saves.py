@@ -202,9 +202,23 @@ def test_a_save_file_named_with_control_characters_is_listed_safely(saves, story
 def test_load_from_the_command_line_refuses_a_fifo_quickly(saves, tmp_path):
     os.mkfifo(saves / "pipe.json")
     out = subprocess.run(
-        [sys.executable, "-m", "game", "play", "--plain", "--story", str(STORIES / "basic"),
-         "--saves", str(saves), "--load", "pipe"],
-        capture_output=True, cwd=ROOT, timeout=60, input=b"",
+        [
+            sys.executable,
+            "-m",
+            "game",
+            "play",
+            "--plain",
+            "--story",
+            str(STORIES / "basic"),
+            "--saves",
+            str(saves),
+            "--load",
+            "pipe",
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        input=b"",
     )
     assert out.returncode == 1
     assert b"FIFO" in out.stderr and b"Traceback" not in out.stderr
@@ -212,9 +226,23 @@ def test_load_from_the_command_line_refuses_a_fifo_quickly(saves, tmp_path):
 
 def test_load_from_the_command_line_shows_a_hostile_slot_name_safely(saves):
     out = subprocess.run(
-        [sys.executable, "-m", "game", "play", "--plain", "--story", str(STORIES / "basic"),
-         "--saves", str(saves), "--load", "\x1b]0;title\x07"],
-        capture_output=True, cwd=ROOT, timeout=60, input=b"",
+        [
+            sys.executable,
+            "-m",
+            "game",
+            "play",
+            "--plain",
+            "--story",
+            str(STORIES / "basic"),
+            "--saves",
+            str(saves),
+            "--load",
+            "\x1b]0;title\x07",
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        input=b"",
     )
     assert out.returncode == 1
     err = out.stderr.decode()

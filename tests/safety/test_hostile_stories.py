@@ -79,8 +79,19 @@ nodes:
 PLACES = sorted(set(re.findall(r"<<(\w+)>>", STORY + MAIN)))
 # YAML escapes and the character each makes.
 ESCAPES = {
-    r"\e": 0x1B, r"\x1b": 0x1B, r"\x07": 0x07, r"\a": 0x07, r"\b": 0x08, r"\r": 0x0D, r"\0": 0x00,
-    r"\x7f": 0x7F, r"\u009b": 0x9B, r"\U0000001B": 0x1B, r"\N": 0x85, r"\v": 0x0B, r"\f": 0x0C,
+    r"\e": 0x1B,
+    r"\x1b": 0x1B,
+    r"\x07": 0x07,
+    r"\a": 0x07,
+    r"\b": 0x08,
+    r"\r": 0x0D,
+    r"\0": 0x00,
+    r"\x7f": 0x7F,
+    r"\u009b": 0x9B,
+    r"\U0000001B": 0x1B,
+    r"\N": 0x85,
+    r"\v": 0x0B,
+    r"\f": 0x0C,
     r"\x90": 0x90,
 }
 RAW = {"\x1b": 0x1B, "\x07": 0x07, "\x9b": 0x9B, "\x7f": 0x7F, "\x00": 0x00, "\x85": 0x85, "\r": 0x0D}
@@ -135,7 +146,9 @@ def test_a_raw_control_character_is_an_error_at_its_place(tmp_path, place, raw):
     story, problems = check(_write(tmp_path / "s", _files(place, f"x{raw}y")), cache_dir=False)
     name, line, col = _where(place)
     assert story is None
-    assert f"{name}:{line}:{col + 1}: error: control character U+{RAW[raw]:04X} in text" in [str(p) for p in problems]
+    assert f"{name}:{line}:{col + 1}: error: control character U+{RAW[raw]:04X} in text" in [
+        str(p) for p in problems
+    ]
 
 
 @pytest.mark.parametrize("place", ["title", "text", "choice_text", "character_name", "ending_title"])
@@ -145,7 +158,9 @@ def test_a_bidi_control_is_a_warning_at_its_place(tmp_path, place, bidi):
     name, line, col = _where(place)
     assert story is not None
     warning = [str(p) for p in problems if p.severity == "warning" and "bidirectional" in p.message]
-    assert len(warning) == 1 and warning[0].startswith(f"{name}:{line}:{col + 1}: warning: bidirectional control")
+    assert len(warning) == 1 and warning[0].startswith(
+        f"{name}:{line}:{col + 1}: warning: bidirectional control"
+    )
 
 
 def _run(capsys, *argv: str) -> tuple[int, str]:
@@ -154,11 +169,18 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
     return code, out.out + out.err
 
 
-@pytest.mark.parametrize("command", [
-    ["check"], ["check", "--strict"], ["stats"], ["graph"], ["graph", "--format", "mermaid"],
-    ["playtest", "--runs", "3", "--jobs", "1", "--no-progress"],
-    ["playtest", "--exhaustive", "--max-states", "50", "--jobs", "1", "--no-progress"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["check", "--strict"],
+        ["stats"],
+        ["graph"],
+        ["graph", "--format", "mermaid"],
+        ["playtest", "--runs", "3", "--jobs", "1", "--no-progress"],
+        ["playtest", "--exhaustive", "--max-states", "50", "--jobs", "1", "--no-progress"],
+    ],
+)
 @pytest.mark.parametrize("payload", [r"\e]52;c;ZXZpbA==\a", "\x1b[2J", r"\u009b1;1H"])
 def test_no_command_prints_a_control_character_from_a_story(tmp_path, capsys, command, payload):
     for place in ("title", "text", "node_key", "character_name"):
@@ -193,9 +215,15 @@ def test_a_file_name_cannot_forge_or_break_a_line(tmp_path, capsys):
     assert not UNSAFE.search(out)
 
 
-@pytest.mark.parametrize("command", [
-    ["check"], ["stats"], ["graph"], ["playtest", "--runs", "2", "--jobs", "1", "--no-progress"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["stats"],
+        ["graph"],
+        ["playtest", "--runs", "2", "--jobs", "1", "--no-progress"],
+    ],
+)
 def test_a_folder_name_cannot_forge_or_break_a_line(tmp_path, capsys, command):
     root = _write(tmp_path / HOSTILE_NAME, _files(None, ""))
     code, out = _run(capsys, *command, str(root))
@@ -216,8 +244,13 @@ def test_a_command_line_value_is_echoed_safely(tmp_path, capsys):
 
 def test_the_cli_prints_no_traceback_for_a_hostile_story(tmp_path):
     root = _write(tmp_path / "s", _files("text", r"\e]0;t\a"))
-    out = subprocess.run([sys.executable, "-m", "game", "play", "--plain", "--story", str(root)],
-                         capture_output=True, cwd=ROOT, timeout=60, input=b"")
+    out = subprocess.run(
+        [sys.executable, "-m", "game", "play", "--plain", "--story", str(root)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        input=b"",
+    )
     assert out.returncode == 1
     assert b"Traceback" not in out.stderr and not UNSAFE.search(out.stderr.decode())
     assert b"control character U+001B in text" in out.stderr
@@ -230,10 +263,13 @@ def test_any_text_in_a_passage_is_either_refused_or_printed_safely(tmp_path_fact
 
     root = tmp_path_factory.mktemp("s")
     quoted = json.dumps(text, ensure_ascii=False)  # a YAML double-quoted string; controls escaped
-    write_story(root, {
-        "story.yaml": "id: t\ntitle: T\nstart: m.start\n",
-        "m.yaml": f"nodes:\n  start:\n    text: {quoted}\n    ending: {{id: e, title: {quoted}}}\n",
-    })
+    write_story(
+        root,
+        {
+            "story.yaml": "id: t\ntitle: T\nstart: m.start\n",
+            "m.yaml": f"nodes:\n  start:\n    text: {quoted}\n    ending: {{id: e, title: {quoted}}}\n",
+        },
+    )
     story, problems = check(root, cache_dir=False)
     assert not any(UNSAFE.search(str(p)) for p in problems)
     if UNSAFE.search(text):

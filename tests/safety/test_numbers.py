@@ -37,7 +37,9 @@ def _story(tmp_path, place: str, expr: str):
     elif place == "add-assign":
         choice = f"      - text: Go\n        effects: ['y += {expr} / 1']\n        goto: next\n"
     elif place == "condition":
-        choice = f"      - text: Go\n        effects: [{{if: '{expr} > 3', then: [y = 1]}}]\n        goto: next\n"
+        choice = (
+            f"      - text: Go\n        effects: [{{if: '{expr} > 3', then: [y = 1]}}]\n        goto: next\n"
+        )
     elif place == "branch":
         choice = "      - text: Go\n        goto: fork\n"
         extra = f"  fork:\n    branch:\n      - if: '{expr} > 1'\n        goto: next\n      - goto: next\n"
@@ -64,18 +66,33 @@ def _story(tmp_path, place: str, expr: str):
     else:
         raise AssertionError(place)
     hub = "    hub: true\n" if turns else ""
-    return write_story(tmp_path / place, {
-        "story.yaml": "id: n\ntitle: N\nstart: m.start\nvariables:\n"
-                      "  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n"
-                      "  y: {type: int, initial: 5, min: 0, max: 1000000000}\n" + turns,
-        "m.yaml": f"nodes:\n  start:\n{hub}    text: {node_text}\n    choices:\n{choice}"
-                  "      - text: Stop\n        goto: next\n"
-                  f"{extra}  next:\n    text: Done.\n    ending: {{id: e, title: E}}\n",
-    })
+    return write_story(
+        tmp_path / place,
+        {
+            "story.yaml": "id: n\ntitle: N\nstart: m.start\nvariables:\n"
+            "  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n"
+            "  y: {type: int, initial: 5, min: 0, max: 1000000000}\n" + turns,
+            "m.yaml": f"nodes:\n  start:\n{hub}    text: {node_text}\n    choices:\n{choice}"
+            "      - text: Stop\n        goto: next\n"
+            f"{extra}  next:\n    text: Done.\n    ending: {{id: e, title: E}}\n",
+        },
+    )
 
 
-PLACES = ["assignment", "multiply-assign", "add-assign", "condition", "branch", "interpolation",
-          "random-bound", "weight", "chance", "cost", "refill", "end-of-turn"]
+PLACES = [
+    "assignment",
+    "multiply-assign",
+    "add-assign",
+    "condition",
+    "branch",
+    "interpolation",
+    "random-bound",
+    "weight",
+    "chance",
+    "cost",
+    "refill",
+    "end-of-turn",
+]
 
 
 @pytest.mark.parametrize("place", PLACES)
@@ -116,13 +133,21 @@ def test_plain_mode_reports_a_number_fault_and_plays_on(tmp_path):
 
 
 def test_a_fault_at_the_very_start_is_one_line_from_the_cli(tmp_path):
-    root = write_story(tmp_path / "s", {
-        "story.yaml": "id: n\ntitle: N\nstart: m.start\nvariables:\n"
-                      "  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n",
-        "m.yaml": "nodes:\n  start:\n    text: 'Big {x * x * x}'\n    ending: {id: e, title: E}\n",
-    })
-    out = subprocess.run([sys.executable, "-m", "game", "play", "--plain", "--story", str(root)],
-                         capture_output=True, cwd=ROOT, timeout=60, input=b"")
+    root = write_story(
+        tmp_path / "s",
+        {
+            "story.yaml": "id: n\ntitle: N\nstart: m.start\nvariables:\n"
+            "  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n",
+            "m.yaml": "nodes:\n  start:\n    text: 'Big {x * x * x}'\n    ending: {id: e, title: E}\n",
+        },
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "game", "play", "--plain", "--story", str(root)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        input=b"",
+    )
     assert out.returncode == 1
     assert out.stderr.startswith(b"iom: the story can't start: a calculation gives")
     assert b"Traceback" not in out.stderr
@@ -132,21 +157,26 @@ def test_playtest_counts_a_number_fault_as_a_crash(tmp_path, capsys):
     from game import cli
 
     root = _story(tmp_path, "assignment", GROWS)
-    code = cli.main(["playtest", str(root), "--runs", "20", "--jobs", "1", "--no-progress", "--strategy", "first"])
+    code = cli.main(
+        ["playtest", str(root), "--runs", "20", "--jobs", "1", "--no-progress", "--strategy", "first"]
+    )
     out = capsys.readouterr().out
     assert code == 1 and "beyond the limit" in out
 
 
-@pytest.mark.parametrize(("src", "message"), [
-    ("random(10, 1)", "random(10, 1) has its bounds the wrong way round: write random(1, 10)"),
-    ("random(-1, -5)", "random(-1, -5) has its bounds"),
-    ("random(2 * 3, 1)", "random(6, 1) has its bounds"),
-    ("1000000000000 * 1001", "beyond the limit"),
-    ("1 / 0.000001 * 1000000000000", "beyond the limit"),
-    ("-1000000000000 * 1000000000000", "beyond the limit"),
-    ("max(1000000000000, 1) * 100000", "beyond the limit"),
-    ("10000000000000", "number is too large"),
-])
+@pytest.mark.parametrize(
+    ("src", "message"),
+    [
+        ("random(10, 1)", "random(10, 1) has its bounds the wrong way round: write random(1, 10)"),
+        ("random(-1, -5)", "random(-1, -5) has its bounds"),
+        ("random(2 * 3, 1)", "random(6, 1) has its bounds"),
+        ("1000000000000 * 1001", "beyond the limit"),
+        ("1 / 0.000001 * 1000000000000", "beyond the limit"),
+        ("-1000000000000 * 1000000000000", "beyond the limit"),
+        ("max(1000000000000, 1) * 100000", "beyond the limit"),
+        ("10000000000000", "number is too large"),
+    ],
+)
 def test_check_flags_constant_cases(src, message):
     with pytest.raises(ex.ExprError) as err:
         ex.parse(src, Scope())
@@ -159,8 +189,10 @@ def test_constant_cases_within_the_limit_are_fine():
 
 
 _OPS = st.sampled_from(["+", "-", "*", "/", "//", "%"])
-_LEAF = st.one_of(st.sampled_from(["a", "b", "999999999999", "0.000001", "0", "1000000000000", "turn"]),
-                  st.integers(0, 10**12).map(str))
+_LEAF = st.one_of(
+    st.sampled_from(["a", "b", "999999999999", "0.000001", "0", "1000000000000", "turn"]),
+    st.integers(0, 10**12).map(str),
+)
 
 
 @st.composite
@@ -180,7 +212,7 @@ def _expressions(draw, depth=0):
 
 
 @settings(max_examples=300, deadline=None)
-@given(_expressions(), st.integers(-10**9, 10**9), st.integers(-10**9, 10**9), st.integers(0, 10**6))
+@given(_expressions(), st.integers(-(10**9), 10**9), st.integers(-(10**9), 10**9), st.integers(0, 10**6))
 def test_no_expression_yields_a_non_finite_number(src, a, b, turn):
     try:
         tree, _t = ex.parse(src, Scope())

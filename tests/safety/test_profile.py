@@ -16,11 +16,14 @@ def test_a_fifo_profile_is_refused_without_blocking(tmp_path):
     assert "FIFO" in profile.problem and profile.read_only
 
 
-@pytest.mark.parametrize("body", [
-    '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "n": ' + "9" * 5000 + "}",
-    '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "n": NaN}',
-    '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "t": "\\udc00"}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "n": ' + "9" * 5000 + "}",
+        '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "n": NaN}',
+        '{"format": "straight-and-narrow-profile", "version": 1, "stories": {}, "t": "\\udc00"}',
+    ],
+)
 def test_a_profile_value_that_cannot_round_trip_is_a_problem(tmp_path, body):
     path = tmp_path / PROFILE_NAME
     path.write_text(body)

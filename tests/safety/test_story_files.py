@@ -38,7 +38,10 @@ def story(tmp_path):
 
 def test_a_fifo_story_file_is_refused_without_being_opened(story):
     os.mkfifo(story / "pipe.yaml")
-    assert "pipe.yaml:1:1: error: refused: a FIFO (named pipe), not an ordinary file; it is not read" in _errors(story)
+    assert (
+        "pipe.yaml:1:1: error: refused: a FIFO (named pipe), not an ordinary file; it is not read"
+        in _errors(story)
+    )
 
 
 def test_a_fifo_story_yaml_is_refused(tmp_path):
@@ -65,7 +68,9 @@ def test_a_link_to_a_device_is_refused(story, device):
     if not os.path.exists(device):
         pytest.skip(f"no {device}")
     (story / "dev.yaml").symlink_to(device)
-    assert any(e.startswith("dev.yaml:1:1: error: refused: a link to somewhere outside") for e in _errors(story))
+    assert any(
+        e.startswith("dev.yaml:1:1: error: refused: a link to somewhere outside") for e in _errors(story)
+    )
 
 
 def test_a_device_given_as_the_story_folder_is_refused(tmp_path):
@@ -97,8 +102,10 @@ def test_a_sparse_3gb_story_file_is_refused_from_its_size(story):
         f.truncate(3 * 1024**3)
     t = time.perf_counter()
     errors = _errors(story)
-    assert (f"big.yaml:1:1: error: file is too large (3,221,225,472 bytes; the limit is "
-            f"{yamlsrc.MAX_FILE_BYTES:,})") in errors
+    assert (
+        f"big.yaml:1:1: error: file is too large (3,221,225,472 bytes; the limit is "
+        f"{yamlsrc.MAX_FILE_BYTES:,})"
+    ) in errors
     assert time.perf_counter() - t < 30  # generous: the point is it never reads 3 GB
 
 
@@ -107,7 +114,10 @@ def test_a_link_out_of_the_folder_is_refused(story, tmp_path):
     (story / "x.yaml").symlink_to(outside / "x.yaml")
     (story / "folder").symlink_to(outside)
     errors = _errors(story)
-    assert any(e.startswith("x.yaml:1:1: error: refused: a link to somewhere outside the story folder") for e in errors)
+    assert any(
+        e.startswith("x.yaml:1:1: error: refused: a link to somewhere outside the story folder")
+        for e in errors
+    )
     assert any(e.startswith("folder:1:1: error: refused: a link to somewhere outside") for e in errors)
 
 
@@ -122,7 +132,10 @@ def test_a_link_inside_the_folder_is_fine(story):
 
 def test_a_broken_link_is_refused(story):
     (story / "gone.yaml").symlink_to(story / "nowhere.yaml")
-    assert any(e.startswith("gone.yaml:1:1: error: refused: a link to a file that doesn't exist") for e in _errors(story))
+    assert any(
+        e.startswith("gone.yaml:1:1: error: refused: a link to a file that doesn't exist")
+        for e in _errors(story)
+    )
 
 
 def test_a_huge_tree_stops_at_the_limit(tmp_path, monkeypatch):
@@ -144,7 +157,9 @@ def test_too_many_story_files_stop_the_walk(tmp_path, monkeypatch):
 
 
 def test_check_of_the_root_folder_answers_at_once():
-    out = subprocess.run([sys.executable, "-m", "game", "check", "/"], capture_output=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "game", "check", "/"], capture_output=True, cwd=ROOT, timeout=60
+    )
     assert out.returncode == 1
     assert b"no story.yaml" in out.stdout and b"Traceback" not in out.stderr
 
@@ -159,8 +174,13 @@ def test_the_watcher_notices_a_fifo_without_opening_it(story):
 
 def test_play_refuses_a_story_with_a_fifo_cleanly(story):
     os.mkfifo(story / "pipe.yaml")
-    out = subprocess.run([sys.executable, "-m", "game", "play", "--plain", "--story", str(story)],
-                         capture_output=True, cwd=ROOT, timeout=60, input=b"")
+    out = subprocess.run(
+        [sys.executable, "-m", "game", "play", "--plain", "--story", str(story)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        input=b"",
+    )
     assert out.returncode == 1
     assert b"FIFO" in out.stderr and b"Traceback" not in out.stderr
     assert not UNSAFE.search(out.stderr.decode())

@@ -85,10 +85,13 @@ async def test_the_load_screen_lists_hostile_saves_and_names_safely(tmp_path):
 
 async def test_story_errors_with_escapes_and_a_hostile_folder_name_are_shown_safely(tmp_path):
     root = tmp_path / "st\x1b]0;x\x07\nory"
-    write_story(root, {
-        "story.yaml": 'id: h\ntitle: "T\\e]0;t\\a"\nstart: m.start\n',
-        "m\x1b[31m.yaml": 'nodes:\n  start:\n    text: "\\e[2J"\n    "\\x9b": 1\n',
-    })
+    write_story(
+        root,
+        {
+            "story.yaml": 'id: h\ntitle: "T\\e]0;t\\a"\nstart: m.start\n',
+            "m\x1b[31m.yaml": 'nodes:\n  start:\n    text: "\\e[2J"\n    "\\x9b": 1\n',
+        },
+    )
     app = make_app(root, tmp_path / "saves", seed=1, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -110,14 +113,17 @@ async def test_toasts_show_hostile_names_and_messages_safely(tmp_path):
 
 
 async def test_a_number_fault_in_play_is_a_message_not_a_crash(tmp_path):
-    root = write_story(tmp_path / "s", {
-        "story.yaml": "id: f\ntitle: F\nstart: m.start\n"
-                      "variables:\n  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n",
-        "m.yaml": "nodes:\n  start:\n    text: Start.\n    choices:\n"
-                  "      - text: Grow\n        effects: [x = x * x * x]\n        goto: start\n"
-                  "      - text: Stop\n        goto: end\n"
-                  "  end:\n    text: End.\n    ending: {id: e, title: E}\n",
-    })
+    root = write_story(
+        tmp_path / "s",
+        {
+            "story.yaml": "id: f\ntitle: F\nstart: m.start\n"
+            "variables:\n  x: {type: int, initial: 1000000000, min: 0, max: 1000000000}\n",
+            "m.yaml": "nodes:\n  start:\n    text: Start.\n    choices:\n"
+            "      - text: Grow\n        effects: [x = x * x * x]\n        goto: start\n"
+            "      - text: Stop\n        goto: end\n"
+            "  end:\n    text: End.\n    ending: {id: e, title: E}\n",
+        },
+    )
     app = make_app(root, tmp_path / "saves", seed=1, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

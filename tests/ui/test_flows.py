@@ -166,9 +166,9 @@ async def test_undo_steps_back_through_every_choice(build):
 
 LOOP_STORY = {
     "story.yaml": "id: loop\ntitle: Loop\nstart: s.a\nvariables:\n"
-                  "  n: {type: int, initial: 0, min: 0, max: 100000, display: number, label: Count}\n",
+    "  n: {type: int, initial: 0, min: 0, max: 100000, display: number, label: Count}\n",
     "s.yaml": "nodes:\n  a:\n    text: 'Round {n}.'\n    choices:\n"
-              "      - text: Again\n        effects: [n += 1]\n        goto: a\n",
+    "      - text: Again\n        effects: [n += 1]\n        goto: a\n",
 }
 
 

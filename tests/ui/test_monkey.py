@@ -16,12 +16,49 @@ from game.ui.app import StraightApp
 from .conftest import SHIPPED, UI_STORY
 
 # Cheap keys often, keys that open whole screens now and then (each costs a screen's mount).
-PLAY_KEYS = [str(n) for n in range(1, 10)] * 10 + ["up", "down", "enter", "enter", "tab", "shift+tab",
-                                                  "pageup", "pagedown", "home", "end", "left",
-                                                  "right", "space", "backspace", "u", "c", "y",
-                                                  "a", "b", "x", "minus", "underscore"] * 4
-SCREEN_KEYS = ["escape", "escape", "escape", "s", "l", "j", "o", "r", "n", "e", "f1",
-               "question_mark", "f5", "f9", "ctrl+z", "ctrl+p", "ctrl+t"]
+PLAY_KEYS = [str(n) for n in range(1, 10)] * 10 + [
+    "up",
+    "down",
+    "enter",
+    "enter",
+    "tab",
+    "shift+tab",
+    "pageup",
+    "pagedown",
+    "home",
+    "end",
+    "left",
+    "right",
+    "space",
+    "backspace",
+    "u",
+    "c",
+    "y",
+    "a",
+    "b",
+    "x",
+    "minus",
+    "underscore",
+] * 4
+SCREEN_KEYS = [
+    "escape",
+    "escape",
+    "escape",
+    "s",
+    "l",
+    "j",
+    "o",
+    "r",
+    "n",
+    "e",
+    "f1",
+    "question_mark",
+    "f5",
+    "f9",
+    "ctrl+z",
+    "ctrl+p",
+    "ctrl+t",
+]
 KEYS = PLAY_KEYS + SCREEN_KEYS * 3
 SIZES = [(40, 12), (45, 15), (60, 20), (80, 24), (99, 30), (100, 30), (120, 40), (160, 50)]
 CHARS = {"space": " ", "minus": "-", "underscore": "_", "question_mark": "?"}
@@ -32,8 +69,9 @@ def _key(name: str) -> events.Key:
     return events.Key(name, char)
 
 
-async def _monkey(build, story, seed: int, events_wanted: int, sizes=SIZES,
-                  burst: tuple[int, int] = (8, 40)) -> int:
+async def _monkey(
+    build, story, seed: int, events_wanted: int, sizes=SIZES, burst: tuple[int, int] = (8, 40)
+) -> int:
     """Send `events_wanted` seeded events (bounded by count, never by the clock, so a slow
     machine does the same work as a fast one); the number sent."""
     rng = random.Random(seed)

@@ -99,7 +99,9 @@ def test_chart_columns_and_week_ticks():
 def test_marks_say_what_happened_to_a_case_and_when(tmp_path):
     from tests.engine.helpers import play
 
-    game = play(tmp_path, """\
+    game = play(
+        tmp_path,
+        """\
         nodes:
           start:
             choices:
@@ -117,7 +119,8 @@ def test_marks_say_what_happened_to_a_case_and_when(tmp_path):
           fin:
             text: The end.
             ending: {id: fin, title: The end}
-        """, """\
+        """,
+        """\
         variables:
           week: {type: int, initial: 1, min: 1, max: 9, label: Week, display: number}
         characters:
@@ -127,12 +130,16 @@ def test_marks_say_what_happened_to_a_case_and_when(tmp_path):
           trust: {type: int, label: Trust, display: bar, track: true}
           status: {type: enum, values: [community, custody], label: Status, display: text, track: true}
         turns: {counter: week, hub: main.start}
-        """)
+        """,
+    )
     for index in (1, 0, 1, 2):
         game.choose(index)
     marks = render.case_marks(game, "jo")
-    assert marks == [render.Mark(1, "Arrests +1"), render.Mark(1, "Status: custody"),
-                     render.Mark(3, "Ending: In and out")]
+    assert marks == [
+        render.Mark(1, "Arrests +1"),
+        render.Mark(1, "Status: custody"),
+        render.Mark(3, "Ending: In and out"),
+    ]
     assert render.case_marks(game, "jo", endings=False) == marks[:2]
     assert render.turn_name(game.story, 1) == "Week 2"
     assert render.ending_line("In and out", "bad") == "In and out"  # no verdict beside a person

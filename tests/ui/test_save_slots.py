@@ -55,8 +55,10 @@ async def test_the_load_screen_marks_what_continue_resumes_with_dates(build, sav
         _date(saves, "monday", "2014-04-07 09:30:00")
         await pilot.press("l")
         await settle(pilot)
-        labels = {s.name: str(o.prompt) for s, o in zip(app.screen.slots, app.screen.query_one("#slots").options,
-                                                        strict=True)}
+        labels = {
+            s.name: str(o.prompt)
+            for s, o in zip(app.screen.slots, app.screen.query_one("#slots").options, strict=True)
+        }
         assert "7 Apr 2014, 09:30" in labels["monday"] and "Continue" not in labels["monday"]
         assert labels[AUTOSAVE].startswith("Autosave") and labels[AUTOSAVE].endswith("◂ Continue")
         names = [s.name for s in app.screen.slots]

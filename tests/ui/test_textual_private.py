@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_private_textual_name_is_used_outside_its_module():
-    private = re.compile(r"(?<!\w)(_start_widget|_vertical_scrollbar|_scroll_update|_move_page|_watch__\w+"
-                         r"|_action_command_list)\b")
+    private = re.compile(
+        r"(?<!\w)(_start_widget|_vertical_scrollbar|_scroll_update|_move_page|_watch__\w+"
+        r"|_action_command_list)\b"
+    )
     for path in (ROOT / "game" / "ui").rglob("*.py"):
         if path.name == "textual_private.py":
             continue
@@ -51,8 +53,13 @@ def test_the_environment_turns_it_off(monkeypatch, value):
 
 def test_the_snapshots_are_the_same_with_only_the_public_api():
     env = dict(os.environ, IOM_TEXTUAL_PRIVATE="0")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                           "tests/ui/test_snapshots.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "tests/ui/test_snapshots.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

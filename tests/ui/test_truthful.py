@@ -85,7 +85,9 @@ async def test_outcome_charts_share_a_scale_and_mark_the_weeks(build):
         await play_to_end(pilot)
         panel = app.screen.query_one(CaseloadView)
         # Hovering over a variable in the case panel shows its description.
-        line = panel.plain.splitlines().index(next(x for x in panel.plain.splitlines() if x.startswith("Trust in you")))
+        line = panel.plain.splitlines().index(
+            next(x for x in panel.plain.splitlines() if x.startswith("Trust in you"))
+        )
         await pilot.hover(CaseloadView, offset=(2, line))
         assert panel.tooltip is not None and panel.tooltip.plain == "Whether they pick up when you ring."
         await pilot.hover(CaseloadView, offset=(2, 0))  # a name: no description

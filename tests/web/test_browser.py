@@ -29,8 +29,16 @@ UI_STORY = ROOT / "tests" / "ui" / "story"
 ARTIFACTS = Path(os.environ.get("IOM_TEST_ARTIFACTS") or ROOT / "test-artifacts")
 CHROMIUM = os.environ.get("IOM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # A closed network and a root user: no sandbox, no GPU, nothing fetched in the background.
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT = 30.0  # seconds: generous, for a shared machine; nothing here is a timing assertion
 
 
@@ -59,11 +67,30 @@ class Server:
     """`iom serve` in a process of its own, on a free loopback port."""
 
     def __init__(self, saves: Path, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        )
         self.saves = saves
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "game", "serve", "--port", "0", "--story", str(UI_STORY), "--saves", str(saves),
-             *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "game",
+                "serve",
+                "--port",
+                "0",
+                "--story",
+                str(UI_STORY),
+                "--saves",
+                str(saves),
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.url = self._read_url()
 
     def _read_url(self) -> str:
@@ -101,7 +128,9 @@ def serve(tmp_path: Path) -> Iterator[object]:
 
 
 # What the terminal shows, from the bytes the page receives: escape sequences out, text kept.
-_ESCAPES = re.compile(rb"\x1b(?:\[[0-9;?<>=!]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
+_ESCAPES = re.compile(
+    rb"\x1b(?:\[[0-9;?<>=!]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])"
+)
 
 
 class Tab:
@@ -237,8 +266,9 @@ def test_quitting_the_game_offers_the_way_back_by_keyboard(browser, serve):
     tab = Tab(context.new_page(), server.url)
     tab.wait_for_text(TITLE)
     tab.page.keyboard.press("q")
-    tab.page.wait_for_function("document.body.classList.contains('-closed')"
-                               " && document.activeElement.id === 'again'")
+    tab.page.wait_for_function(
+        "document.body.classList.contains('-closed') && document.activeElement.id === 'again'"
+    )
     since = tab.mark()
     tab.page.keyboard.press("Enter")  # "Play again": a new game process, back at the title
     tab.wait_for_text(TITLE, since)
@@ -267,8 +297,13 @@ def test_per_session_saves_are_private_to_each_browser(browser, serve):
 
 
 def test_a_public_address_without_per_session_is_refused():
-    done = subprocess.run([sys.executable, "-m", "game", "serve", "--host", "0.0.0.0", "--port", "0"],
-                          cwd=ROOT, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "game", "serve", "--host", "0.0.0.0", "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2 and done.stdout == b""
     (line,) = done.stderr.decode().splitlines()
     assert "--per-session" in line

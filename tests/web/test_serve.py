@@ -30,6 +30,7 @@ UI_STORY = Path(__file__).resolve().parent.parent / "ui" / "story"
 
 # -- refusals: one line, a non-zero exit ------------------------------------------------------------
 
+
 def _serve(capsys, *args: str) -> tuple[int, list[str]]:
     status = main(["serve", *args])
     err = capsys.readouterr().err
@@ -61,15 +62,27 @@ def test_a_busy_port_is_one_line_and_status_1(capsys, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        status, err = _serve(capsys, "--port", str(port), "--story", str(UI_STORY), "--saves", str(tmp_path / "s"))
+        status, err = _serve(
+            capsys, "--port", str(port), "--story", str(UI_STORY), "--saves", str(tmp_path / "s")
+        )
     assert status == 1
     assert err == [f"iom: port {port} on 127.0.0.1 is already in use; choose another with --port"]
 
 
 def test_an_address_this_machine_does_not_have_is_one_line(capsys, tmp_path):
     # 192.0.2.1 is reserved for documentation (RFC 5737): never one of this machine's.
-    status, err = _serve(capsys, "--host", "192.0.2.1", "--per-session", "--port", "0",
-                         "--story", str(UI_STORY), "--saves", str(tmp_path / "s"))
+    status, err = _serve(
+        capsys,
+        "--host",
+        "192.0.2.1",
+        "--per-session",
+        "--port",
+        "0",
+        "--story",
+        str(UI_STORY),
+        "--saves",
+        str(tmp_path / "s"),
+    )
     assert status == 1
     assert err == ["iom: can't listen on 192.0.2.1 port 0: Cannot assign requested address"]
 
@@ -91,8 +104,9 @@ def test_a_missing_web_extra_names_the_extra(capsys, monkeypatch, tmp_path):
 
 
 def test_a_broken_story_names_the_file_and_line(capsys, tmp_path):
-    status, err = _serve(capsys, "--story", str(STORIES / "hostile" / "undefined-goto"),
-                         "--saves", str(tmp_path / "s"))
+    status, err = _serve(
+        capsys, "--story", str(STORIES / "hostile" / "undefined-goto"), "--saves", str(tmp_path / "s")
+    )
     assert status == 1
     assert any("main.yaml:" in line and ": error: " in line for line in err)
     assert err[-1].startswith("iom: the story in ") and err[-1].endswith("has errors; fix them and try again")
@@ -106,11 +120,23 @@ def test_control_characters_in_a_host_are_shown_not_sent(capsys):
 
 # -- the parts ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("localhost", True), ("LocalHost", True), ("::1", True), ("[::1]", True),
-    ("127.8.9.10", True), ("0.0.0.0", False), ("::", False), ("10.0.0.1", False), ("example.org", False),
-    ("", False),
-])
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.8.9.10", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("example.org", False),
+        ("", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert web_serve.is_loopback(host) is loopback
 
@@ -118,15 +144,30 @@ def test_is_loopback(host, loopback):
 def test_each_game_runs_this_python_and_this_game_on_the_chosen_story_and_saves(tmp_path):
     story, saves = tmp_path / "my story", tmp_path / "it's saves"
     command = web_serve.game_command(story, saves)
-    assert shlex.split(command)[-9:] == [sys.executable, "-P", "-m", "game", "play", "--story", str(story),
-                                         "--saves", str(saves)]
+    assert shlex.split(command)[-9:] == [
+        sys.executable,
+        "-P",
+        "-m",
+        "game",
+        "play",
+        "--story",
+        str(story),
+        "--saves",
+        str(saves),
+    ]
     # A folder called `game` where the server was started is not the game.
     decoy = tmp_path / "elsewhere"
     (decoy / "game").mkdir(parents=True)
     (decoy / "game" / "__init__.py").write_text("raise SystemExit('the wrong game')\n", encoding="utf-8")
     (decoy / "game" / "__main__.py").write_text("raise SystemExit('the wrong game')\n", encoding="utf-8")
-    done = subprocess.run(f"{command} --help", shell=True, cwd=decoy, capture_output=True, timeout=120,
-                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    done = subprocess.run(
+        f"{command} --help",
+        shell=True,
+        cwd=decoy,
+        capture_output=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert done.returncode == 0, done.stderr
     assert b"usage: iom play" in done.stdout
 
@@ -165,6 +206,7 @@ def test_the_same_session_id_keeps_its_folder_and_new_ids_differ():
 
 
 # -- the page, the favicon and the websocket, through an HTTP client ---------------------------------
+
 
 class _Links(HTMLParser):
     def __init__(self) -> None:
@@ -215,14 +257,22 @@ async def test_per_session_gives_the_browser_a_private_cookie_once(tmp_path):
 
 async def test_a_websocket_from_another_site_is_refused(tmp_path):
     async with _client(tmp_path) as client:
-        response = await client.get("/ws", headers={
-            "Origin": "http://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
-            "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        response = await client.get(
+            "/ws",
+            headers={
+                "Origin": "http://evil.example",
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
         assert response.status == 403
     assert not (tmp_path / "saves").exists()
 
 
 # -- what the browser sends, on its way to the game -------------------------------------------------
+
 
 class _Message:
     def __init__(self, data: str) -> None:
@@ -265,22 +315,42 @@ class _FakeGame:
 
 
 async def test_the_relay_passes_keys_sizes_and_focus_to_the_game():
-    socket_ = _FakeSocket([json.dumps(m) for m in (
-        ["stdin", "n"], ["resize", {"width": 100, "height": 30}], ["focus"], ["blur"], ["ping", "42"])])
+    socket_ = _FakeSocket(
+        [
+            json.dumps(m)
+            for m in (
+                ["stdin", "n"],
+                ["resize", {"width": 100, "height": 30}],
+                ["focus"],
+                ["blur"],
+                ["ping", "42"],
+            )
+        ]
+    )
     game = _FakeGame()
     await web_serve.GameServer._relay(socket_, game)
     assert game.calls == [("stdin", b"n"), ("resize", 100, 30), ("focus",), ("blur",)]
     assert socket_.sent == [["pong", "42"]]
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-                     max_leaves=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
 
 
-@given(st.lists(st.one_of(st.text(max_size=30), _JSON.map(json.dumps),
-                          st.lists(_JSON, max_size=3).map(lambda v: json.dumps(["resize", *v])),
-                          st.lists(_JSON, max_size=3).map(lambda v: json.dumps(["stdin", *v]))), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=30),
+            _JSON.map(json.dumps),
+            st.lists(_JSON, max_size=3).map(lambda v: json.dumps(["resize", *v])),
+            st.lists(_JSON, max_size=3).map(lambda v: json.dumps(["stdin", *v])),
+        ),
+        max_size=8,
+    )
+)
 async def test_malformed_messages_from_a_browser_are_ignored(messages):
     game = _FakeGame()
     await web_serve.GameServer._relay(_FakeSocket(messages), game)

@@ -25,9 +25,16 @@ class Crash:
     reproduced: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run, "seed": self.seed, "node": self.node, "error": self.error,
-                "steps": self.steps, "path": list(self.path), "keys": list(self.keys),
-                "reproduced": self.reproduced}
+        return {
+            "run": self.run,
+            "seed": self.seed,
+            "node": self.node,
+            "error": self.error,
+            "steps": self.steps,
+            "path": list(self.path),
+            "keys": list(self.keys),
+            "reproduced": self.reproduced,
+        }
 
 
 @dataclass
@@ -98,7 +105,9 @@ class PlaytestReport:
         for c, endings in self.case_endings.items():
             out[c] = {
                 "endings": dict(sorted(endings.items(), key=lambda kv: (-kv[1], kv[0]))),
-                "variables": {name: _distribution(counts) for name, counts in self.case_values.get(c, {}).items()},
+                "variables": {
+                    name: _distribution(counts) for name, counts in self.case_values.get(c, {}).items()
+                },
             }
         return out
 
@@ -209,7 +218,8 @@ class ExploreReport:
         """Work out `complete` from what was reached and what was ruled out."""
         self.complete = self.exhausted or (
             not self.unaccounted
-            and all(e in self.endings_reached or ending_nodes[e] in self.ruled_out for e in self.all_endings))
+            and all(e in self.endings_reached or ending_nodes[e] in self.ruled_out for e in self.all_endings)
+        )
 
     def incomplete(self, why: str) -> None:
         self.complete = False

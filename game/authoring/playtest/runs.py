@@ -35,8 +35,9 @@ def run_seed(seed: int, run: int) -> int:
     return (z ^ (z >> 31)) & 0xFFFFFFFF
 
 
-def _uids_to_path(story: Story, seed: int, uids: list[int], start: str | None,
-                  values: Mapping[str, Any] | None) -> tuple[list[int], list[int], str | None]:
+def _uids_to_path(
+    story: Story, seed: int, uids: list[int], start: str | None, values: Mapping[str, Any] | None
+) -> tuple[list[int], list[int], str | None]:
     """Replay choices (by uid) in a real Game: (option indices, plain-mode keys, the error hit)."""
     path: list[int] = []
     keys: list[int] = []
@@ -57,10 +58,19 @@ def _uids_to_path(story: Story, seed: int, uids: list[int], start: str | None,
     return path, keys, None
 
 
-def playtest(story: Story, runs: int, seed: int = 0, strategy: str = "random", *,
-             max_steps: int = DEFAULT_MAX_STEPS, start: str | None = None,
-             values: Mapping[str, Any] | None = None, jobs: int = 1,
-             progress: Progress | None = None, witness: frozenset[int] | None = None) -> PlaytestReport:
+def playtest(
+    story: Story,
+    runs: int,
+    seed: int = 0,
+    strategy: str = "random",
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    start: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    witness: frozenset[int] | None = None,
+) -> PlaytestReport:
     """Play `runs` seeded games with a strategy (see STRATEGY_HELP; ValueError if unknown).
 
     Run r plays the game seeded `run_seed(seed, r)`, so results don't depend on `jobs` (except
@@ -93,23 +103,36 @@ def _explain(story: Story, crash: Crash, start: str | None, values: Mapping[str,
 
 
 def _new_report(story: Story, strategy: str, seed: int) -> PlaytestReport:
-    report = PlaytestReport(story.id, strategy, seed, node_ids=story.node_ids,
-                            node_visits=[0] * len(story.node_ids))
+    report = PlaytestReport(
+        story.id, strategy, seed, node_ids=story.node_ids, node_visits=[0] * len(story.node_ids)
+    )
     report.all_endings = {e.id: e.title for e in story.endings}
     report.choices_total = _count_choices(story)
     return report
 
 
-def _batch(story: Story, run_numbers: Iterable[int], seed: int, strategy_name: str, max_steps: int,
-           start: str | None, values: Mapping[str, Any] | None, progress: Progress | None,
-           total: int, witness: frozenset[int] | None = None) -> PlaytestReport:
+def _batch(
+    story: Story,
+    run_numbers: Iterable[int],
+    seed: int,
+    strategy_name: str,
+    max_steps: int,
+    start: str | None,
+    values: Mapping[str, Any] | None,
+    progress: Progress | None,
+    total: int,
+    witness: frozenset[int] | None = None,
+) -> PlaytestReport:
     strategy = parse_strategy(strategy_name, story)
     report = _new_report(story, strategy.name, seed)
     lazy = type(strategy) is Strategy
     pick = strategy.pick
     case_endings = report.case_endings = {c.id: Counter() for c in story.characters}
-    shown = [(var.case, var.base, var.slot) for var in story.variables
-             if var.case is not None and (var.track or var.display != "hidden")]
+    shown = [
+        (var.case, var.base, var.slot)
+        for var in story.variables
+        if var.case is not None and (var.track or var.display != "hidden")
+    ]
     report.case_values = {c.id: {} for c in story.characters}
     values_of = [(report.case_values[c].setdefault(b, Counter()), slot) for c, b, slot in shown]
     choice_counts = report.choice_counts
@@ -188,13 +211,32 @@ _WORKER: dict[str, Any] = {}
 def _work(args: tuple[int, int]) -> PlaytestReport:
     lo, hi = args
     w = _WORKER
-    return _batch(w["story"], range(lo, hi), w["seed"], w["strategy"], w["max_steps"], w["start"],
-                  w["values"], None, hi - lo, w["witness"])
+    return _batch(
+        w["story"],
+        range(lo, hi),
+        w["seed"],
+        w["strategy"],
+        w["max_steps"],
+        w["start"],
+        w["values"],
+        None,
+        hi - lo,
+        w["witness"],
+    )
 
 
-def _parallel(story: Story, runs: int, seed: int, strategy: str, max_steps: int, start: str | None,
-              values: Mapping[str, Any] | None, jobs: int, progress: Progress | None,
-              witness: frozenset[int] | None = None) -> PlaytestReport:
+def _parallel(
+    story: Story,
+    runs: int,
+    seed: int,
+    strategy: str,
+    max_steps: int,
+    start: str | None,
+    values: Mapping[str, Any] | None,
+    jobs: int,
+    progress: Progress | None,
+    witness: frozenset[int] | None = None,
+) -> PlaytestReport:
     import multiprocessing
 
     try:
@@ -202,8 +244,15 @@ def _parallel(story: Story, runs: int, seed: int, strategy: str, max_steps: int,
     except ValueError:  # no fork on this platform: one process it is
         return _batch(story, range(runs), seed, strategy, max_steps, start, values, progress, runs, witness)
     story.compile_all()  # once, before the workers are forked
-    _WORKER.update(story=story, seed=seed, strategy=strategy, max_steps=max_steps, start=start,
-                   values=dict(values or {}), witness=witness)
+    _WORKER.update(
+        story=story,
+        seed=seed,
+        strategy=strategy,
+        max_steps=max_steps,
+        start=start,
+        values=dict(values or {}),
+        witness=witness,
+    )
     chunk = max(1, min(2000, runs // (jobs * 8) or 1))
     pieces = [(lo, min(runs, lo + chunk)) for lo in range(0, runs, chunk)]
     report = _new_report(story, parse_strategy(strategy, story).name, seed)
@@ -231,8 +280,14 @@ def _count_choices(story: Story) -> int:
     return total
 
 
-def replay(story: Story, seed: int, path: Iterable[int], *, start: str | None = None,
-           values: Mapping[str, Any] | None = None) -> tuple[Game | None, str | None]:
+def replay(
+    story: Story,
+    seed: int,
+    path: Iterable[int],
+    *,
+    start: str | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> tuple[Game | None, str | None]:
     """Replay a choice path in a real Game: (the game, or None; the error it hit, or None)."""
     game = None
     try:

@@ -129,10 +129,21 @@ class _Scripted:
         return positive[self.d.decide(len(positive))]
 
 
-def _explorer(story: Story, decisions: _Decisions, start: str | None, values: Mapping[str, Any] | None) -> Game:
+def _explorer(
+    story: Story, decisions: _Decisions, start: str | None, values: Mapping[str, Any] | None
+) -> Game:
     """A game for the search: no text, its random outcomes scripted, the nodes it enters traced."""
-    return Game(story, 0, record=False, start=start, values=values, text=False, text_draws=False,
-                trace=True, chance=_Scripted(decisions))
+    return Game(
+        story,
+        0,
+        record=False,
+        start=start,
+        values=values,
+        text=False,
+        text_draws=False,
+        trace=True,
+        chance=_Scripted(decisions),
+    )
 
 
 class _StateModel:
@@ -179,7 +190,9 @@ class _StateModel:
                     changed = True
         self.slots = tuple(sorted(relevant))
         self.visit_nodes = tuple(sorted(caps))
-        self.visit_caps: tuple[int, ...] = tuple(10**9 if (c := caps[i]) is None else c for i in self.visit_nodes)
+        self.visit_caps: tuple[int, ...] = tuple(
+            10**9 if (c := caps[i]) is None else c for i in self.visit_nodes
+        )
         # Only events with `once`, a cooldown or `forced` remember anything that matters.
         self.once_nodes = frozenset(ev.node for ev in story.events if ev.once)
         self.cooldowns = {ev.node: ev.cooldown for ev in story.events if ev.cooldown}
@@ -198,7 +211,7 @@ class _StateModel:
                 happened.append(node)
             cooldown = cooldowns.get(node)
             if cooldown:
-                since = turn - ev_last.get(node, -10**9)
+                since = turn - ev_last.get(node, -(10**9))
                 if since < cooldown:
                     cooling.append((node, since))
         forced_now = [n for n, t in g.ev_forced.items() if t == turn and n in self.forced_nodes]
@@ -211,16 +224,31 @@ class _StateModel:
         else:
             counts = tuple(min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True))
         return (
-            g.node, g.hub, values, counts,
+            g.node,
+            g.hub,
+            values,
+            counts,
             frozenset(g.once_used),
             (frozenset(happened), frozenset(cooling), frozenset(forced_now)),
             frozenset(g.char_endings),
             turn if self.uses_turn else 0,
-            tuple(g.opts), tuple(g.live),
+            tuple(g.opts),
+            tuple(g.live),
         )
 
     def restore(self, g: Game, key: tuple[Any, ...], base: list[Any]) -> None:
-        node, hub, values, visit_counts, once_used, (happened, cooling, forced_now), ended, turn, opts, live = key
+        (
+            node,
+            hub,
+            values,
+            visit_counts,
+            once_used,
+            (happened, cooling, forced_now),
+            ended,
+            turn,
+            opts,
+            live,
+        ) = key
         v = list(base)
         for s, x in zip(self.slots, values, strict=True):
             v[s] = x
@@ -263,9 +291,18 @@ def _merge_cap(caps: dict[int, int | None], node: int, cap: int | None) -> int |
     return None if old is None or cap is None else max(old, cap)
 
 
-def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: float | None = None,
-            start: str | None = None, values: Mapping[str, Any] | None = None, path_to: str | None = None,
-            progress: Progress | None = None, ruled_out: Iterable[int] = (), jobs: int = 1) -> ExploreReport:
+def explore(
+    story: Story,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_seconds: float | None = None,
+    start: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    path_to: str | None = None,
+    progress: Progress | None = None,
+    ruled_out: Iterable[int] = (),
+    jobs: int = 1,
+) -> ExploreReport:
     """Breadth-first search of every reachable state, each random outcome a branch of its own.
 
     States that differ only in what can't change the story's course are merged (see
@@ -336,10 +373,13 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
                 outcomes.add(("crash", str(exc)))
                 report.crash_count += 1
                 if len(report.crashes) < MAX_CRASHES_KEPT:
-                    message = str(exc) if isinstance(exc, StoryRuntimeError) else f"{type(exc).__name__}: {exc}"
+                    message = (
+                        str(exc) if isinstance(exc, StoryRuntimeError) else f"{type(exc).__name__}: {exc}"
+                    )
                     path = _path(story, states, parents, via_of(_luck(d)), base, model, probe, None)
-                    report.crashes.append({"node": story.node_ids[node], "error": message,
-                                           "path": [s.to_dict() for s in path]})
+                    report.crashes.append(
+                        {"node": story.node_ids[node], "error": message, "path": [s.to_dict() for s in path]}
+                    )
             else:
                 key = None if g.ending is not None else model.key(g)
                 outcomes.add(key if key is not None else ("ending", g.ending.id if g.ending else ""))
@@ -414,10 +454,20 @@ def explore(story: Story, *, max_states: int = DEFAULT_MAX_STATES, max_seconds: 
     played: dict[int, tuple[int, list[int]]] = {}
     if not report.exhausted and not all(report.reached) and states:
         spent = time.perf_counter() - began
-        _probe_deeper(report, states, model, base, g, d, time.perf_counter() + min(5.0, 1.0 + spent / 4), probed)
+        _probe_deeper(
+            report, states, model, base, g, d, time.perf_counter() + min(5.0, 1.0 + spent / 4), probed
+        )
     if not report.exhausted:
-        _play_on(report, story, start, values, jobs, began + max_seconds if max_seconds else None, endings_at,
-                 played)
+        _play_on(
+            report,
+            story,
+            start,
+            values,
+            jobs,
+            began + max_seconds if max_seconds else None,
+            endings_at,
+            played,
+        )
     report.settle({e: min(nodes) for e, nodes in endings_at.items()})
     if progress is not None:
         progress(report.states, report.states)
@@ -450,9 +500,16 @@ def _ending_nodes(story: Story) -> dict[str, list[int]]:
     return out
 
 
-def _play_on(report: ExploreReport, story: Story, start: str | None, values: Mapping[str, Any] | None, jobs: int,
-             deadline: float | None, endings_at: dict[str, list[int]],
-             played: dict[int, tuple[int, list[int]]]) -> None:
+def _play_on(
+    report: ExploreReport,
+    story: Story,
+    start: str | None,
+    values: Mapping[str, Any] | None,
+    jobs: int,
+    deadline: float | None,
+    endings_at: dict[str, list[int]],
+    played: dict[int, tuple[int, list[int]]],
+) -> None:
     """When the state search stopped early: random playthroughs from the start, a round with
     each strategy in turn (at random, then preferring and avoiding each tracked variable),
     until every node and ending is reached or ruled out, time runs out, or a whole turn of the
@@ -464,15 +521,27 @@ def _play_on(report: ExploreReport, story: Story, start: str | None, values: Map
     fruitless = 0
     rounds = 0
     while fruitless < len(strategies):
-        missing_endings = [e for e in report.all_endings if e not in report.endings_reached
-                           and not all(i in report.ruled_out for i in endings_at.get(e, []))]
+        missing_endings = [
+            e
+            for e in report.all_endings
+            if e not in report.endings_reached
+            and not all(i in report.ruled_out for i in endings_at.get(e, []))
+        ]
         wanted = frozenset(report.unaccounted).union(*(endings_at.get(e, []) for e in missing_endings))
         if not wanted or (deadline is not None and time.perf_counter() > deadline):
             return
         spec = strategies[rounds % len(strategies)]
         rounds += 1
-        r = playtest(story, PLAY_ON_RUNS, seed=rounds, strategy=spec, start=start, values=values, jobs=jobs,
-                     witness=wanted)
+        r = playtest(
+            story,
+            PLAY_ON_RUNS,
+            seed=rounds,
+            strategy=spec,
+            start=start,
+            values=values,
+            jobs=jobs,
+            witness=wanted,
+        )
         report.played += r.runs
         found = False
         for i, (_run, seed, uids) in sorted(r.firsts.items()):
@@ -488,13 +557,26 @@ def _play_on(report: ExploreReport, story: Story, start: str | None, values: Map
         report.crash_count += r.crash_count
         for crash in r.crashes[: max(0, MAX_CRASHES_KEPT - len(report.crashes))]:
             path = _played_path(story, crash.seed, crash.path, start, values, None, by_uid=False)
-            report.crashes.append({"node": crash.node, "error": crash.error, "seed": crash.seed,
-                                   "path": [step.to_dict() for step in path]})
+            report.crashes.append(
+                {
+                    "node": crash.node,
+                    "error": crash.error,
+                    "seed": crash.seed,
+                    "path": [step.to_dict() for step in path],
+                }
+            )
         fruitless = 0 if found else fruitless + 1
 
 
-def _played_path(story: Story, seed: int, choices: list[int], start: str | None,
-                 values: Mapping[str, Any] | None, target: int | None, by_uid: bool = True) -> list[Step]:
+def _played_path(
+    story: Story,
+    seed: int,
+    choices: list[int],
+    start: str | None,
+    values: Mapping[str, Any] | None,
+    target: int | None,
+    by_uid: bool = True,
+) -> list[Step]:
     """The choices of a seeded game (uids, or option indices) as steps: up to entering `target`
     (all of them if None), or to the error they lead to."""
     steps: list[Step] = []
@@ -524,9 +606,16 @@ def _played_path(story: Story, seed: int, choices: list[int], start: str | None,
 PROBE_STEPS = 500_000  # at most this many choices of random play when the search stops early
 
 
-def _probe_deeper(report: ExploreReport, states: list[tuple[Any, ...]], model: _StateModel, base: list[Any],
-                  g: Game, d: _Decisions, deadline: float,
-                  found: dict[int, tuple[int, list[Step]]]) -> None:
+def _probe_deeper(
+    report: ExploreReport,
+    states: list[tuple[Any, ...]],
+    model: _StateModel,
+    base: list[Any],
+    g: Game,
+    d: _Decisions,
+    deadline: float,
+    found: dict[int, tuple[int, list[Step]]],
+) -> None:
     """When the search stopped early, play on at random from its last states, so that nodes
     further in are still found, each with a real path to it (not always the shortest). What
     this finds is reachable; what it doesn't find is still not proven unreachable."""
@@ -575,8 +664,16 @@ def _luck(d: _Decisions) -> int:
     return sum(1 for a in d.arity if a > 1)
 
 
-def _path(story: Story, states: list[tuple[Any, ...]], parents: list[Via | None], via: Via | None,
-          base: list[Any], model: _StateModel, probe: Game, varied: set[tuple[int, int]] | None) -> list[Step]:
+def _path(
+    story: Story,
+    states: list[tuple[Any, ...]],
+    parents: list[Via | None],
+    via: Via | None,
+    base: list[Any],
+    model: _StateModel,
+    probe: Game,
+    varied: set[tuple[int, int]] | None,
+) -> list[Step]:
     """The choices from the start along `via`, the last being `via`'s own; `luck` counts a
     step's random draws where chance decided where it led (all of them if `varied` is None)."""
     steps: list[Step] = []

@@ -63,8 +63,11 @@ class PreferStrategy(Strategy):
 
     def __init__(self, name: str, story: Story, patterns: list[str], sign: int) -> None:
         self.name = name
-        slots = {var.slot for var in story.variables
-                 if any(fnmatch.fnmatchcase(var.name, p) or fnmatch.fnmatchcase(var.base, p) for p in patterns)}
+        slots = {
+            var.slot
+            for var in story.variables
+            if any(fnmatch.fnmatchcase(var.name, p) or fnmatch.fnmatchcase(var.base, p) for p in patterns)
+        }
         if not slots:
             names = ", ".join(v.name for v in story.variables[:40])
             raise ValueError(f"strategy '{name}' matches no variable of this story (its variables: {names})")

@@ -31,7 +31,9 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Cancel"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No", safe: bool = False) -> None:
+    def __init__(
+        self, title: str, body: str, *, yes: str = "Yes", no: str = "No", safe: bool = False
+    ) -> None:
         """`safe`: Enter answers no, so a key pressed again and again never says yes."""
         super().__init__()
         self._title, self._body, self._yes, self._no = title, body, yes, no

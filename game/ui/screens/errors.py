@@ -53,8 +53,10 @@ class StoryErrorsScreen(ModalScreen[None]):
     def show_problems(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"] or problems
-        title = Text(f"The story in {one_line(str(self.story_dir))} has {len(errors)} error{'s' * (len(errors) != 1)}",
-                     style="bold")
+        title = Text(
+            f"The story in {one_line(str(self.story_dir))} has {len(errors)} error{'s' * (len(errors) != 1)}",
+            style="bold",
+        )
         self.query_one("#errors-title", Static).update(title)
         listing = Text()
         for p in errors:

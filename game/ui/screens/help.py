@@ -45,8 +45,11 @@ def keys_table(app_get_key_display, bindings: dict[str, ActiveBinding]) -> str:
             rows[(binding.action, binding.description)].append(key)
     lines = ["| Key | What it does |", "|---|---|"]
     if digits:
-        lines.append(f"| {digits[0]}–{digits[-1]} | Take that choice |" if len(digits) > 1
-                     else f"| {digits[0]} | Take that choice |")
+        lines.append(
+            f"| {digits[0]}–{digits[-1]} | Take that choice |"
+            if len(digits) > 1
+            else f"| {digits[0]} | Take that choice |"
+        )
     for (_action, description), keys in rows.items():
         lines.append(f"| {_cell(', '.join(keys))} | {_cell(description)} |")
     return "\n".join(lines)

@@ -14,15 +14,15 @@ from .. import render
 from .dialogs import BackScreen
 
 
-def journal_text(game: Game, marks: dict[int, int], marks_from: int,
-                 opening: list[Any] | None = None) -> Text:
+def journal_text(
+    game: Game, marks: dict[int, int], marks_from: int, opening: list[Any] | None = None
+) -> Text:
     """The journal as text: one section per turn, newest last.
 
     `opening` is the state once the first passage was shown, so the story's own set-up
     doesn't read as something that happened in the first turn."""
     story = game.story
-    shown = [v for v in story.variables
-             if v.track and v.display != "hidden" and v.slot in story.tracked]
+    shown = [v for v in story.variables if v.track and v.display != "hidden" and v.slot in story.tracked]
     chars = {c.id: c.name for c in story.characters}
     positions = {slot: i for i, slot in enumerate(story.tracked)}
     by_turn: dict[int, tuple[Any, ...]] = {turn: values for turn, values in game.history}
@@ -49,8 +49,11 @@ def journal_text(game: Game, marks: dict[int, int], marks_from: int,
     out = Text()
     if None in choices:
         out.append("Earlier\n", style="bold")
-        out.append("(This game was resumed from a save of an older version of the story, so the "
-                   "turns of these choices are not known.)\n", style="italic")
+        out.append(
+            "(This game was resumed from a save of an older version of the story, so the "
+            "turns of these choices are not known.)\n",
+            style="italic",
+        )
         for line in choices[None]:
             out.append(f"  › {line}\n")
         out.append("\n")
@@ -77,8 +80,9 @@ def journal_text(game: Game, marks: dict[int, int], marks_from: int,
                 old, new = before[pos], after[pos]
                 if old != new:
                     who = f"{chars[var.character]}: " if var.character in chars else ""
-                    out.append(f"    {who}{var.label} {render.number(old)} → {render.number(new)}\n",
-                               style="dim")
+                    out.append(
+                        f"    {who}{var.label} {render.number(old)} → {render.number(new)}\n", style="dim"
+                    )
         if not choices.get(turn) and not outcomes.get(turn) and turn != game.turn:
             out.append("    (nothing recorded)\n", style="dim")
         out.append("\n")
@@ -95,8 +99,11 @@ class JournalScreen(BackScreen):
         with Vertical(classes="sheet"):
             yield Static(Text("Journal", style="bold"), classes="sheet-title")
             with VerticalScroll(id="journal-scroll"):
-                body = (journal_text(game, session.marks, session.marks_from, session.opening(game))
-                        if game else Text("No game yet."))
+                body = (
+                    journal_text(game, session.marks, session.marks_from, session.opening(game))
+                    if game
+                    else Text("No game yet.")
+                )
                 yield Static(body, id="journal-text")
         yield Footer()
 

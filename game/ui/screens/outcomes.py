@@ -30,8 +30,14 @@ class Chart(Widget):
 
     COMPONENT_CLASSES = {"chart--better", "chart--worse", "chart--mark"}
 
-    def __init__(self, game: Game, var: Variable, title: str, opening: list[Any] | None,
-                 marks: list[render.Mark] | None = None) -> None:
+    def __init__(
+        self,
+        game: Game,
+        var: Variable,
+        title: str,
+        opening: list[Any] | None,
+        marks: list[render.Mark] | None = None,
+    ) -> None:
         super().__init__(classes="chart")
         self.game = game
         self.opening = opening
@@ -55,7 +61,9 @@ class Chart(Widget):
         title = self.title if len(self.title) <= title_room else self.title[: title_room - 1] + "…"
         out.append(title, style="bold")
         out.append(" " * max(1, width - len(title) - len(summary)))
-        out.append(summary + "\n", style=self._move_style(render.direction(var, now, values[0]) if values else 0))
+        out.append(
+            summary + "\n", style=self._move_style(render.direction(var, now, values[0]) if values else 0)
+        )
         if not values:
             out.append("(not recorded yet)", style="italic")
             return out
@@ -79,8 +87,10 @@ class Chart(Widget):
         if not move:
             return "bold"
         if self._moves is None:
-            self._moves = (self.get_component_rich_style("chart--better", partial=True),
-                           self.get_component_rich_style("chart--worse", partial=True))
+            self._moves = (
+                self.get_component_rich_style("chart--better", partial=True),
+                self.get_component_rich_style("chart--worse", partial=True),
+            )
         return self._moves[0] if move > 0 else self._moves[1]
 
     def notify_style_update(self) -> None:
@@ -99,8 +109,9 @@ class Chart(Widget):
             for k, ch in enumerate(label):
                 if c + k < len(labels):
                     labels[c + k] = ch
-        out.append("\n" + render.turn_unit(story).rjust(gutter - 1) + " " + "".join(labels).rstrip(),
-                   style="dim")
+        out.append(
+            "\n" + render.turn_unit(story).rjust(gutter - 1) + " " + "".join(labels).rstrip(), style="dim"
+        )
         if self.marks:
             first: dict[int, int] = {}
             for c, index in enumerate(cols):
@@ -114,7 +125,9 @@ class Chart(Widget):
                     row[c] = "▲"
             if "▲" in row:
                 out.append("\n" + " " * gutter, style="dim")
-                out.append("".join(row).rstrip(), style=self.get_component_rich_style("chart--mark", partial=True))
+                out.append(
+                    "".join(row).rstrip(), style=self.get_component_rich_style("chart--mark", partial=True)
+                )
 
 
 def marks_text(game: Game, marks: list[render.Mark]) -> Text:
@@ -133,14 +146,22 @@ def marks_text(game: Game, marks: list[render.Mark]) -> Text:
     return out
 
 
-def group_rows(game: Game, group: str, width: int = 60, opening: list[Any] | None = None,
-               moves: tuple[str | Style, str | Style] = ("bold", "bold")) -> Text:
+def group_rows(
+    game: Game,
+    group: str,
+    width: int = 60,
+    opening: list[Any] | None = None,
+    moves: tuple[str | Style, str | Style] = ("bold", "bold"),
+) -> Text:
     """A pathway across the caseload: per variable, one sparkline row per case, every case on
     the same scale; each cell in `moves` (better, worse) style when it differs from the start."""
     story = game.story
     chars = {c.id: c.name for c in story.characters}
-    variables = [v for v in story.variables
-                 if v.group == group and v.track and v.display != "hidden" and render.is_numeric(v)]
+    variables = [
+        v
+        for v in story.variables
+        if v.group == group and v.track and v.display != "hidden" and render.is_numeric(v)
+    ]
     name_width = min(16, max([len(chars.get(v.character or "", v.label)) for v in variables] + [4]))
     out = Text(no_wrap=True, overflow="ellipsis", end="")
     seen: list[str] = []
@@ -154,8 +175,11 @@ def group_rows(game: Game, group: str, width: int = 60, opening: list[Any] | Non
                 out.append("\n")
             out.append(var.label, style="bold")
             lo, hi = render.group_scale(game, var, opening)
-            out.append(f"  (scale {_axis(lo)} to {_axis(hi)}"
-                       f"{', lower is better' if var.better == 'lower' else ''})\n", style="dim")
+            out.append(
+                f"  (scale {_axis(lo)} to {_axis(hi)}"
+                f"{', lower is better' if var.better == 'lower' else ''})\n",
+                style="dim",
+            )
         values = render.series(game, var, opening)
         name = chars.get(var.character, "") if var.character else "Overall"
         name = name if len(name) <= name_width else name[: name_width - 1] + "…"
@@ -174,8 +198,10 @@ def group_rows(game: Game, group: str, width: int = 60, opening: list[Any] | Non
                 for k, ch in enumerate(label):
                     if c + k < len(labels):
                         labels[c + k] = ch
-            out.append(render.turn_unit(story).ljust(name_width) + "  " + "".join(labels).rstrip() + "\n",
-                       style="dim")
+            out.append(
+                render.turn_unit(story).ljust(name_width) + "  " + "".join(labels).rstrip() + "\n",
+                style="dim",
+            )
     out.rstrip()
     return out
 
@@ -190,8 +216,10 @@ class GroupView(Widget):
         self.opening = opening
 
     def render(self) -> Text:
-        moves = (self.get_component_rich_style("chart--better", partial=True),
-                 self.get_component_rich_style("chart--worse", partial=True))
+        moves = (
+            self.get_component_rich_style("chart--better", partial=True),
+            self.get_component_rich_style("chart--worse", partial=True),
+        )
         return group_rows(self.game, self.group, max(20, self.size.width), self.opening, moves)
 
 
@@ -223,15 +251,17 @@ class OutcomesScreen(BackScreen):
         session = self.app.session
         opening = session.opening(game)
         # An ending not yet read in the story's own words stays out of sight here too.
-        endings = {cid: end for cid, end in game.character_endings().items()
-                   if cid not in session.unread_endings}
+        endings = {
+            cid: end for cid, end in game.character_endings().items() if cid not in session.unread_endings
+        }
         with TabbedContent(id="outcome-tabs"):
             for char in story.characters:
                 with TabPane(Content(char.name), id=f"case-{char.index}"), VerticalScroll():
                     end = endings.get(char.id)
                     if end is not None:
-                        yield Static(Text(f"Ending: {render.ending_line(end.title, end.category)}",
-                                          style="italic"))
+                        yield Static(
+                            Text(f"Ending: {render.ending_line(end.title, end.category)}", style="italic")
+                        )
                     marks = render.case_marks(game, char.id, opening, endings=char.id in endings)
                     variables = render.character_variables(story, char.id)
                     charted = [v for v in variables if v.track and render.is_numeric(v)]

@@ -22,7 +22,11 @@ from ..widgets import CaseloadScroll, CaseloadView, ChoiceList, NoticeLine, Stat
 if TYPE_CHECKING:
     from ..app import StraightApp
 
-END_ACTIONS = [("review", "Review how it ended"), ("gallery", "Endings gallery"), ("title", "Back to the title screen")]
+END_ACTIONS = [
+    ("review", "Review how it ended"),
+    ("gallery", "Endings gallery"),
+    ("title", "Back to the title screen"),
+]
 
 
 class PlayScreen(BackgroundOnly, Screen[None]):
@@ -45,8 +49,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         Binding("escape", "menu", "Menu", id="menu"),
         # The transcript scrolls with these whatever has focus (the choices usually do).
         Binding("pageup", "scroll_story('page_up')", "Page up", show=False, priority=True, id="page-up"),
-        Binding("pagedown", "scroll_story('page_down')", "Page down", show=False, priority=True,
-                id="page-down"),
+        Binding(
+            "pagedown", "scroll_story('page_down')", "Page down", show=False, priority=True, id="page-down"
+        ),
         Binding("home", "scroll_story('home')", "Start", show=False, priority=True, id="story-start"),
         Binding("end", "scroll_story('end')", "End", show=False, priority=True, id="story-end"),
     ]
@@ -107,8 +112,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         fresh = game is not self._shown
         self._shown = game
         self.query_one(StatusLine).show(game)
-        self.query_one(CaseloadView).show(game, self.app.session.opening(game),
-                                          frozenset(self.app.session.unread_endings))
+        self.query_one(CaseloadView).show(
+            game, self.app.session.opening(game), frozenset(self.app.session.unread_endings)
+        )
         self.query_one(NoticeLine).show(game.notices if moved else [])
         transcript = self.query_one(Transcript)
         first_new = transcript.sync(game.transcript)
@@ -350,7 +356,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         ]
         if game is not None and game.ended:
             out.append(Command("Review", "How it ended, and how you worked", self.action_review))
-        out.append(Command("Title screen", "Back to the title screen (the game is autosaved)", self.action_menu))
+        out.append(
+            Command("Title screen", "Back to the title screen (the game is autosaved)", self.action_menu)
+        )
         return out
 
 

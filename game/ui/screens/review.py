@@ -34,15 +34,22 @@ def _append_change(out: Text, change: tuple[str, int], moves: tuple[str | Style,
     out.append("\n")
 
 
-def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] | None = None,
-                moves: tuple[str | Style, str | Style] = ("", "")) -> Text:
+def review_text(
+    game: Game,
+    past_runs: list[dict[str, Any]],
+    opening: list[Any] | None = None,
+    moves: tuple[str | Style, str | Style] = ("", ""),
+) -> Text:
     """The whole review as text; changes for the better and the worse in `moves` styles."""
     story = game.story
     out = Text()
     if game.ending is not None:
         out.append(render.ending_line(game.ending.title, game.ending.category), style="bold")
-        out.append(f"\n{story.title}, after {game.turn} {'turn' if game.turn == 1 else 'turns'}"
-                   if story.turns is None else f"\n{story.title}, {render.turn_name(story, game.turn)}")
+        out.append(
+            f"\n{story.title}, after {game.turn} {'turn' if game.turn == 1 else 'turns'}"
+            if story.turns is None
+            else f"\n{story.title}, {render.turn_name(story, game.turn)}"
+        )
         out.append("\n\n")
 
     endings = game.character_endings()
@@ -72,11 +79,16 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
     approach = render.approach_variables(story)
     if approach:
         out.append("\nHow you worked\n", style="bold")
-        earlier = [r for r in past_runs if r.get("key") != run_key(game) and isinstance(r.get("approach"), dict)]
+        earlier = [
+            r for r in past_runs if r.get("key") != run_key(game) and isinstance(r.get("approach"), dict)
+        ]
         for var in approach:
             now = game.v[var.slot]
-            past = [r["approach"][var.name] for r in earlier
-                    if isinstance(r["approach"].get(var.name), int | float)]
+            past = [
+                r["approach"][var.name]
+                for r in earlier
+                if isinstance(r["approach"].get(var.name), int | float)
+            ]
             out.append(f"  {var.label}: {now}")
             if past:
                 avg = sum(past) / len(past)
@@ -95,12 +107,14 @@ def review_text(game: Game, past_runs: list[dict[str, Any]], opening: list[Any] 
             if past_totals:
                 sums = [sum(col) for col in zip(*past_totals, strict=True)]
                 grand = sum(sums)
-                shares = " · ".join(f"{v.label} {round(100 * s / grand)}%"
-                                    for v, s in zip(approach, sums, strict=True))
+                shares = " · ".join(
+                    f"{v.label} {round(100 * s / grand)}%" for v, s in zip(approach, sums, strict=True)
+                )
                 out.append(f"  Earlier runs ({len(past_totals)}): {shares}\n", style="dim")
         if not earlier:
-            out.append("  This is your first finished run: next time you'll see how you compare.\n",
-                       style="dim")
+            out.append(
+                "  This is your first finished run: next time you'll see how you compare.\n", style="dim"
+            )
 
     finished = [r for r in past_runs if r.get("key") != run_key(game)]
     if finished:
@@ -136,8 +150,10 @@ class ReviewScreen(BackScreen):
         game = session.game
         if game is not None:
             # Written once mounted, when the theme's colours for better and worse are known.
-            moves = (self.get_component_rich_style("review--better", partial=True),
-                     self.get_component_rich_style("review--worse", partial=True))
+            moves = (
+                self.get_component_rich_style("review--better", partial=True),
+                self.get_component_rich_style("review--worse", partial=True),
+            )
             runs = session.profile.runs(game.story.id)
             for static in self.query("#review-text").results(Static):
                 static.update(review_text(game, runs, session.opening(game), moves))

@@ -200,12 +200,17 @@ class LoadScreen(_SlotsScreen):
             return
         name = one_line(slot.name)
         if not slot.ok:
-            self.app.say(f"'{name}' can't be loaded: {one_line(slot.reason)}. The file is left as it is.",
-                         "warning")
+            self.app.say(
+                f"'{name}' can't be loaded: {one_line(slot.reason)}. The file is left as it is.", "warning"
+            )
             return
         latest = next((s for s in self.slots if s.name == AUTOSAVE and s.ok), None)
-        if (slot.name == AUTOSAVE or latest is None or latest.preview.get("ending")
-                or self.app.session.continues_with(slot.name)):
+        if (
+            slot.name == AUTOSAVE
+            or latest is None
+            or latest.preview.get("ending")
+            or self.app.session.continues_with(slot.name)
+        ):
             close(self, slot.name)
             return
 
@@ -216,11 +221,16 @@ class LoadScreen(_SlotsScreen):
         where = one_line(str(latest.preview.get("where") or ""))
         when = saved_on(latest.saved_at) if latest.saved_at else ""
         played = ", ".join(p for p in (where, f"autosaved {when}" if when else "") if p)
-        self.app.push_screen(ConfirmDialog(
-            f"Load '{slot_title(slot)}'?",
-            f"Continue will then resume this save instead of your most recent play"
-            f"{f' ({played})' if played else ''}, which is kept only if you saved it under a name.",
-            yes="Load", no="Cancel"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Load '{slot_title(slot)}'?",
+                f"Continue will then resume this save instead of your most recent play"
+                f"{f' ({played})' if played else ''}, which is kept only if you saved it under a name.",
+                yes="Load",
+                no="Cancel",
+            ),
+            answered,
+        )
 
     def action_delete(self) -> None:
         slot = self._highlighted_slot()
@@ -238,17 +248,26 @@ class LoadScreen(_SlotsScreen):
                 self.app.say(f"Deleted '{slot_title(slot)}'.")
                 self.list_slots()
 
-        self.app.push_screen(ConfirmDialog(f"Delete '{slot_title(slot)}'?",
-                                           f"The save file is removed for good.{note}",
-                                           yes="Delete", no="Cancel"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete '{slot_title(slot)}'?",
+                f"The save file is removed for good.{note}",
+                yes="Delete",
+                no="Cancel",
+            ),
+            answered,
+        )
 
     def action_rename(self) -> None:
         slot = self._highlighted_slot()
         if slot is None:
             return
         if slot.name == AUTOSAVE:
-            self.app.say("The autosave keeps its name, so Continue can find it: load it and save "
-                         "it under a name instead.", "warning")
+            self.app.say(
+                "The autosave keeps its name, so Continue can find it: load it and save "
+                "it under a name instead.",
+                "warning",
+            )
             return
 
         def answered(name: str | None) -> None:
@@ -267,8 +286,14 @@ class LoadScreen(_SlotsScreen):
             self.highlight_next = name
             self.list_slots()
 
-        self.app.push_screen(NameDialog(f"Rename '{slot_title(slot)}'", "A new name: letters, digits, - and _.",
-                                        slot.name if SLOT_NAME.match(slot.name) else ""), answered)
+        self.app.push_screen(
+            NameDialog(
+                f"Rename '{slot_title(slot)}'",
+                "A new name: letters, digits, - and _.",
+                slot.name if SLOT_NAME.match(slot.name) else "",
+            ),
+            answered,
+        )
 
 
 def name_problem(name: str) -> str:
@@ -287,8 +312,9 @@ class SaveScreen(_SlotsScreen):
     EMPTY_TEXT = "No saves yet: type a name above and press Enter."
 
     def compose_top(self) -> ComposeResult:
-        yield Input(placeholder="A name for this save: letters, digits, - and _", id="save-name",
-                    max_length=40)
+        yield Input(
+            placeholder="A name for this save: letters, digits, - and _", id="save-name", max_length=40
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -327,11 +353,18 @@ class SaveScreen(_SlotsScreen):
         if existing is None:
             close(self, name)
             return
+
         def answered(yes: bool | None) -> None:
             if yes:
                 close(self, name)
 
         note = "" if existing.ok else " (It can't be loaded now, but it is still your file.)"
-        self.app.push_screen(ConfirmDialog(f"Replace the save '{name}'?",
-                                           f"The game saved there will be lost.{note}",
-                                           yes="Replace", no="Cancel"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Replace the save '{name}'?",
+                f"The game saved there will be lost.{note}",
+                yes="Replace",
+                no="Cancel",
+            ),
+            answered,
+        )

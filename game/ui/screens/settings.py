@@ -21,7 +21,12 @@ from .dialogs import close
 if TYPE_CHECKING:
     from ..app import StraightApp
 
-WIDTH_NAMES = {60: "Narrow (60 columns)", 72: "Medium (72 columns)", 92: "Wide (92 columns)", 0: "The whole window"}
+WIDTH_NAMES = {
+    60: "Narrow (60 columns)",
+    72: "Medium (72 columns)",
+    92: "Wide (92 columns)",
+    0: "The whole window",
+}
 
 
 def turn_word(app: StraightApp) -> str:
@@ -48,18 +53,33 @@ class SettingsScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="settings"):
             yield Static(Text("Settings", style="bold"), classes="dialog-title")
             yield Label("Theme")
-            yield Select([(name, name) for name in themes], value=theme, allow_blank=False, id="theme",
-                         compact=True)
+            yield Select(
+                [(name, name) for name in themes], value=theme, allow_blank=False, id="theme", compact=True
+            )
             yield Label("Width of the story text")
-            yield Select([(WIDTH_NAMES[w], w) for w in TEXT_WIDTHS], value=width, allow_blank=False,
-                         id="text-width", compact=True)
-            yield Checkbox(f"Ask before ending a {turn_word(self.app)} with time left",
-                           bool(profile.setting("confirm_end_turn")), id="confirm-end-turn", compact=True)
-            yield Checkbox("Reduce motion (no animated scrolling)", bool(profile.setting("reduce_motion")),
-                           id="reduce-motion", compact=True)
+            yield Select(
+                [(WIDTH_NAMES[w], w) for w in TEXT_WIDTHS],
+                value=width,
+                allow_blank=False,
+                id="text-width",
+                compact=True,
+            )
+            yield Checkbox(
+                f"Ask before ending a {turn_word(self.app)} with time left",
+                bool(profile.setting("confirm_end_turn")),
+                id="confirm-end-turn",
+                compact=True,
+            )
+            yield Checkbox(
+                "Reduce motion (no animated scrolling)",
+                bool(profile.setting("reduce_motion")),
+                id="reduce-motion",
+                compact=True,
+            )
             if profile.read_only:
-                yield Static(Text(f"These can't be kept: {profile.problem}.", style="italic"),
-                             classes="dialog-body")
+                yield Static(
+                    Text(f"These can't be kept: {profile.problem}.", style="italic"), classes="dialog-body"
+                )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Done", variant="primary", id="done", compact=True)
 

@@ -58,8 +58,10 @@ class TitleScreen(BackgroundOnly, Screen[None]):
                 if notes:
                     text = Text("Content notes: ", style="bold")
                     text.append(terminal_safe(", ".join(str(n) for n in notes)) + ".")
-                    text.append("\nSupport lines are on the menu (S) if any of this touches your life.",
-                                style="italic")
+                    text.append(
+                        "\nSupport lines are on the menu (S) if any of this touches your life.",
+                        style="italic",
+                    )
                     yield Static(text, id="about-notes")
                 if about.get("disclaimer"):
                     yield Static(Text(terminal_safe(str(about["disclaimer"]))), id="about-disclaimer")
@@ -121,11 +123,16 @@ class TitleScreen(BackgroundOnly, Screen[None]):
             if yes:
                 self.app.start_new_game()
 
-        self.app.push_screen(ConfirmDialog(
-            "Start a new game?",
-            "Your game in progress is autosaved; a new game replaces that autosave. "
-            "Named saves and quick saves are kept.",
-            yes="New game", no="Cancel"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                "Start a new game?",
+                "Your game in progress is autosaved; a new game replaces that autosave. "
+                "Named saves and quick saves are kept.",
+                yes="New game",
+                no="Cancel",
+            ),
+            answered,
+        )
 
     def action_continue_game(self) -> None:
         game = self.autosave
