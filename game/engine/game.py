@@ -8,7 +8,7 @@ game's own seeded generator, so a seed plus the choice log replays a game exactl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -587,7 +587,7 @@ class Game:
         draws = self._draws
         once_used = self.once_used
         v = self.v
-        for ch, cond, no_reason, cost, once, uid, rng in node.offer:
+        for ch, cond, no_reason, cost, once, uid, rng in self._offered(node):
             if once and uid in once_used:
                 continue
             enabled = True
@@ -605,27 +605,18 @@ class Game:
             if enabled:
                 live.append(len(opts))
             opts.append(ch)
-        if node.is_hub:
-            for row in self._hub_events(node):
-                ch, cond, no_reason, cost, rng = row[1], row[2], row[3], row[4], row[10]
-                enabled = True
-                if cond is not None and not cond(self):
-                    if no_reason:
-                        continue
-                    enabled = False
-                    if rng and draws:
-                        ch.reason(self)
-                for slot, amount_fn in cost:
-                    if v[slot] < amount_fn(self) and enabled:
-                        enabled = False
-                if rng and draws:
-                    ch.text(self)
-                if enabled:
-                    live.append(len(opts))
-                opts.append(ch)
         self.opts = opts
         self.live = live
         return bool(live)
+
+    def _offered(self, node: Node) -> Iterator[tuple[Any, ...]]:
+        """A node's choices, then (at a hub) the events it offers now, all as rows of
+        `Node.offer`. The events are worked out only once the choices have been weighed, as
+        for players, so random draws come in the same order."""
+        yield from node.offer
+        if node.is_hub:
+            for row in self._hub_events(node):
+                yield (row[1], row[2], row[3], row[4], False, 0, row[10])
 
     def _option(self, index: int, ch: Choice) -> Option | None:
         enabled = True
