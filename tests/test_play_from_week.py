@@ -32,7 +32,7 @@ def test_a_later_week_starts_at_the_office_when_the_openings_are_skipped(story):
     )
     assert game.node == hub
     assert game.v[week] == 20
-    assert not game.ev_forced
+    assert not game.state.ev_forced
     # Skipped events count as having happened once, and stay that way in a save.
     assert all(game.to_dict()["events"][n][0] == 1 for n in skipped)
 

@@ -9,78 +9,33 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
 from .plan import UNKNOWN, plan_for
-from .story import HUB, MAX_CHOICES_PER_NODE, Choice, Ending, Node, Story, choice_uid
+from .state import MASK, STATE_VERSION, TRAIL, Chance, Notice, Option, State
+from .story import HUB, Choice, Ending, Node, Story
+
+__all__ = ["STATE_VERSION", "Chance", "Game", "Notice", "Option", "State"]
 
 MAX_AUTO_STEPS = 10_000
 UNDO_LIMIT = 200
-STATE_VERSION = 1
-_MASK = (1 << 64) - 1
 
 
-class Chance(Protocol):
-    """Where a game's random outcomes come from, when not from its own seeded generator."""
-
-    def random(self) -> float: ...
-    def randint(self, lo: int, hi: int) -> int: ...
-    def weighted(self, weights: list[float]) -> int: ...
-
-
-class Option:
-    """One choice as the player sees it now."""
-
-    __slots__ = ("index", "text", "enabled", "reason", "cost", "choice", "ref")
-
-    def __init__(
-        self, index: int, text: str, enabled: bool, reason: str, cost: str, choice: Choice, ref: str
-    ) -> None:
-        self.index = index
-        self.text = text
-        self.enabled = enabled
-        self.reason = reason
-        self.cost = cost
-        self.choice = choice
-        self.ref = ref
-
-    def __repr__(self) -> str:
-        flag = "" if self.enabled else f" (disabled: {self.reason})"
-        return f"<Option {self.index}: {self.text!r}{flag}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A visible variable that changed with the last choice, e.g. Becky: Trust +1."""
-
-    character: str | None
-    label: str
-    old: Any
-    new: Any
-    better: str = "higher"
-
-    @property
-    def improved(self) -> bool | None:
-        """True for a change for the better, False for the worse, None when neither applies
-        (a word or a flag, which has no direction)."""
-        if (
-            isinstance(self.new, bool)
-            or isinstance(self.old, bool)
-            or not isinstance(self.new, int | float)
-            or not isinstance(self.old, int | float)
-            or self.new == self.old
-        ):
-            return None
-        return (self.new > self.old) == (self.better != "lower")
-
-    def __str__(self) -> str:
-        who = f"{self.character}: " if self.character else ""
-        if isinstance(self.new, bool) or isinstance(self.old, str) or isinstance(self.new, str):
-            return f"{who}{self.label}: {self.new}"
-        delta = self.new - self.old
-        return f"{who}{self.label} {delta:+d}"
+def checked_value(story: Story, name: str, value: Any) -> tuple[int, Any]:
+    """A variable's slot and `value` for it, clamped to its range; ValueError if it can't
+    hold that value."""
+    var = story.variable(name)
+    if var.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} takes a whole number")
+        value = max(var.min, min(var.max, value))
+    elif var.type == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} takes true or false")
+    elif value not in var.values:
+        raise ValueError(f"{name} takes one of: {', '.join(var.values)}")
+    return var.slot, value
 
 
 class Game:
@@ -115,45 +70,22 @@ class Game:
         """Begin a game at the story's start, or (to test a branch) at node `start` with
         variables preset from `values` and the events in `seen` counted as already happened
         once; ValueError names an unknown node, variable or event."""
-        self._configure(
-            story,
-            seed,
-            record=record,
-            text=text,
-            text_draws=text_draws,
-            lazy=lazy,
-            trace=trace,
+        state = State(
+            seed=int(seed) & MASK,
+            node=story.start,
+            v=list(story.initial_values),
+            visits=[0] * len(story.nodes),
             chance=chance,
         )
-        self.v: list[Any] = list(story.initial_values)
-        self.visits = [0] * len(story.nodes)
-        self.turn = 0
-        self.rng = self.seed
-        self.node = story.start
-        self.hub = -1
-        self.passage: list[str] = []
-        self.options: list[Option] = []
-        self.opts: list[Choice] = []
-        self.live: list[int] = []
-        self.once_used: set[int] = set()
-        self.ev_count: dict[int, int] = {}
-        self.ev_last: dict[int, int] = {}
-        self.ev_forced: dict[int, int] = {}
-        self.fired = 0  # forced events fired so far
-        self.char_endings: dict[int, str] = {}
-        self.outcomes: list[tuple[int, str]] = []
-        self.ending: Ending | None = None
-        self.history: list[tuple[int, tuple[Any, ...]]] = []
-        self.log: list[int] = []
-        self.transcript: list[tuple[str, str]] = []
-        self.notices: list[Notice] = []
+        state.rng = state.seed
+        self._configure(story, state, record=record, text=text, text_draws=text_draws, lazy=lazy, trace=trace)
         first = story.start
         if start is not None:
             if start not in story.node_index:
                 raise ValueError(f"there is no node '{start}'")
             first = story.node_index[start]
             if story.turns is not None:
-                self.hub = story.turns.hub  # so '<hub>' works without passing a hub first
+                self.state.hub = story.turns.hub  # so '<hub>' works without passing a hub first
         for name, value in (values or {}).items():
             if name not in story.var_index:
                 raise ValueError(f"there is no variable '{name}'")
@@ -162,33 +94,32 @@ class Game:
             index = story.node_index.get(node_id)
             if index is None or story.node_at(index).event is None:
                 raise ValueError(f"there is no event '{node_id}'")
-            self.ev_count[index] = 1
-            self.ev_last[index] = self.turn
+            self.state.ev_count[index] = 1
+            self.state.ev_last[index] = self.state.turn
         self._record_turn()
         self._run(first)
 
     def _configure(
         self,
         story: Story,
-        seed: int,
+        state: State,
         *,
         record: bool = True,
         text: bool = True,
         text_draws: bool = True,
         lazy: bool = False,
         trace: bool = False,
-        chance: Chance | None = None,
     ) -> None:
-        """How this game is played (not its state): set by __init__ and by from_dict."""
+        """How this game is played, and its state: set by __init__ and by from_dict."""
         self.story = story
-        self.seed = int(seed) & _MASK
+        self.state = state
         self.record = record and text
         self._present = text
         self._draws = not text and text_draws
         self._lazy = lazy
         self.trace: list[int] | None = [] if trace else None
         self._plan = plan_for(story)
-        self._undo: deque[tuple[Any, ...]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
+        self._undo: deque[list[Any]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
         # Caches of the forced-event search (never state: emptied whenever the state goes back).
@@ -197,50 +128,89 @@ class Game:
         self.waiting: Node | None = None  # lazy play: the node whose choices are not weighed yet
         self.uids: list[int] = []  # automated play: the choices taken, by uid
         self.completed = 0  # lazy play: how many of them were taken without an error
-        if chance is not None:
-            self.random = chance.random  # type: ignore[method-assign]
-            self.randint = chance.randint  # type: ignore[method-assign]
-            self._weighted = chance.weighted  # type: ignore[method-assign]
-
-    # -- random numbers (splitmix64: tiny state, same on every platform) -----------------
-    def random(self) -> float:
-        """A float in [0, 1) from the game's generator."""
-        s = (self.rng + 0x9E3779B97F4A7C15) & _MASK
-        self.rng = s
-        z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-        return ((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0)
-
-    def randint(self, lo: int, hi: int) -> int:
-        """A whole number from lo to hi inclusive."""
-        if hi < lo:
-            lo, hi = hi, lo
-        return lo + int(self.random() * (hi - lo + 1))
-
-    def _weighted(self, weights: list[float]) -> int:
-        total = sum(weights)
-        if total <= 0:
-            return -1
-        r = self.random() * total
-        for i, w in enumerate(weights):
-            r -= w
-            if r < 0 and w > 0:
-                return i
-        return max(i for i, w in enumerate(weights) if w > 0)
 
     # -- reading the state ---------------------------------------------------------------
     @property
     def choices(self) -> list[Option]:
         """The choices on offer now, disabled ones included (with their reasons)."""
-        return self.options
+        return self.state.options
+
+    # The parts of the state that front ends and tools read, by name.
+    @property
+    def seed(self) -> int:
+        return self.state.seed
+
+    @property
+    def turn(self) -> int:
+        return self.state.turn
+
+    @property
+    def node(self) -> int:
+        return self.state.node
+
+    @property
+    def hub(self) -> int:
+        return self.state.hub
+
+    @property
+    def v(self) -> list[Any]:
+        return self.state.v
+
+    @property
+    def visits(self) -> list[int]:
+        return self.state.visits
+
+    @property
+    def passage(self) -> list[str]:
+        return self.state.passage
+
+    @property
+    def options(self) -> list[Option]:
+        return self.state.options
+
+    @property
+    def opts(self) -> list[Choice]:
+        return self.state.opts
+
+    @property
+    def live(self) -> list[int]:
+        return self.state.live
+
+    @property
+    def char_endings(self) -> dict[int, str]:
+        return self.state.char_endings
+
+    @property
+    def ending(self) -> Ending | None:
+        return self.state.ending
+
+    @property
+    def outcomes(self) -> list[tuple[int, str]]:
+        return self.state.outcomes
+
+    @property
+    def history(self) -> list[tuple[int, tuple[Any, ...]]]:
+        return self.state.history
+
+    @property
+    def log(self) -> list[int]:
+        return self.state.log
+
+    @property
+    def transcript(self) -> list[tuple[str, str]]:
+        return self.state.transcript
+
+    @property
+    def notices(self) -> list[Notice]:
+        return self.state.notices
 
     @property
     def ended(self) -> bool:
-        return self.ending is not None
+        return self.state.ending is not None
 
     @property
     def current_node(self) -> Node:
-        return self.story.node_at(self.node)
+        return self.story.node_at(self.state.node)
 
     @property
     def can_undo(self) -> bool:
@@ -248,27 +218,25 @@ class Game:
 
     def get(self, name: str) -> Any:
         """The value of a variable by its full name, e.g. `becky.trust`."""
-        return self.v[self.story.var_index[name]]
+        return self.state.v[self.story.var_index[name]]
 
     def set_var(self, name: str, value: Any) -> None:
         """Set a variable by name (for testing a branch); clamped and checked like an effect."""
-        var = self.story.variable(name)
-        if var.type == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} takes a whole number")
-            value = max(var.min, min(var.max, value))
-        elif var.type == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} takes true or false")
-        elif value not in var.values:
-            raise ValueError(f"{name} takes one of: {', '.join(var.values)}")
-        self.v[var.slot] = value
+        slot, value = checked_value(self.story, name, value)
+        self.state.v[slot] = value
+
+    def resume(self, state: State) -> None:
+        """Play on from `state` (a search going back to a state it has seen)."""
+        self.state = state
+        self.waiting = None
+        self._alive = {}
+        self._quiet = {}
 
     def character_endings(self) -> dict[str, Ending]:
         """Each character's ending so far, by character id."""
         out = {}
         by_id = {e.id: e for e in self.story.endings}
-        for char, eid in self.char_endings.items():
+        for char, eid in self.state.char_endings.items():
             out[self.story.characters[char].id] = by_id[eid]
         return out
 
@@ -276,40 +244,41 @@ class Game:
         """A tracked variable's value at each turn: [(turn, value), ...]."""
         slot = self.story.var_index[name]
         pos = self.story.tracked.index(slot)
-        return [(turn, values[pos]) for turn, values in self.history]
+        return [(turn, values[pos]) for turn, values in self.state.history]
 
     # -- playing -------------------------------------------------------------------------
     def choose(self, index: int) -> None:
         """Take choice `index` of `choices`; raises ChoiceError if it can't be taken."""
         if not self._present:
-            if self.ending is not None:
+            if self.state.ending is not None:
                 raise ChoiceError("the story has ended")
-            if index not in self.live:
+            if index not in self.state.live:
                 raise ChoiceError(f"choice {index + 1} can't be taken now")
             self.take(index)
             return
-        if not self.record and self.ending is None and 0 <= index < len(self.options):
-            opt = self.options[index]
+        s = self.state
+        if not self.record and s.ending is None and 0 <= index < len(s.options):
+            opt = s.options[index]
             if opt.enabled:  # no undo, transcript or notices to keep
-                self.log.append(index)
-                self.passage = []
+                s.log.append(index)
+                s.passage = []
                 self._take(opt.choice)
                 return
-        if self.ending is not None:
+        if s.ending is not None:
             raise ChoiceError("the story has ended")
-        if not 0 <= index < len(self.options):
+        if not 0 <= index < len(s.options):
             raise ChoiceError(f"there is no choice {index + 1}")
-        opt = self.options[index]
+        opt = s.options[index]
         if not opt.enabled:
             raise ChoiceError(opt.reason or "that choice is not available")
-        snapshot = self._snapshot() if self.record else None
+        snapshot = s.snapshot() if self.record else None
         if snapshot is not None:
             self._undo.append(snapshot)
-            before = list(self.v)
-            self.transcript.append(("choice", opt.text))
-            self._trail = snapshot[1]
-        self.log.append(index)
-        self.passage = []
+            before = list(s.v)
+            s.transcript.append(("choice", opt.text))
+            self._trail = snapshot[TRAIL]
+        s.log.append(index)
+        s.passage = []
         try:
             self._take(opt.choice)
         except StoryRuntimeError:
@@ -320,13 +289,14 @@ class Game:
         finally:
             self._trail = None
         if snapshot is not None:
-            self.notices = self._diff(before)
+            s.notices = self._diff(before)
 
     def take(self, index: int) -> None:
         """Take choice `index` of `opts`, which must be enabled (in `live`): `choose` without
         its checks and bookkeeping, for automated play."""
-        self.log.append(index)
-        ch = self.opts[index] if not self._present else self.options[index].choice
+        s = self.state
+        s.log.append(index)
+        ch = s.opts[index] if not self._present else s.options[index].choice
         self.uids.append(ch.uid)
         self._take(ch)
 
@@ -338,20 +308,21 @@ class Game:
         time in a random order, until one is enabled, makes the same game as weighing them all
         first. Elsewhere (and in a game made without lazy=True) it picks from `live`.
         """
+        s = self.state
         node = self.waiting
         if node is None:
-            live = self.live
+            live = s.live
             i = live[int(rnd() * len(live))] if len(live) > 1 else live[0]
-            ch = self.opts[i]
-            self.log.append(i)
+            ch = s.opts[i]
+            s.log.append(i)
             self.uids.append(ch.uid)
             self._take(ch)
             self.completed += 1
             return ch.uid
-        candidates = self._plan.candidates(node).passing(self.v)
+        candidates = self._plan.candidates(node).passing(s.v)
         rows: list[Any] | None = None
         n = len(candidates)
-        v = self.v
+        v = s.v
         while n:
             k = int(rnd() * n)
             row = candidates[k] if rows is None else rows[k]
@@ -360,15 +331,15 @@ class Game:
             is_event, ch, cond, cost, once, uid, cooldown, at = row
             ok = True
             if is_event:
-                if (once or cooldown) and self.ev_count.get(at):
-                    ok = not once and self.turn - self.ev_last.get(at, -(10**9)) >= cooldown
-            elif once and uid in self.once_used:
+                if (once or cooldown) and s.ev_count.get(at):
+                    ok = not once and s.turn - s.ev_last.get(at, -(10**9)) >= cooldown
+            elif once and uid in s.once_used:
                 ok = False
             if ok and cond is not None:
-                ok = cond(self)
+                ok = cond(s)
             if ok and cost:
                 for slot, amount_fn in cost:
-                    if v[slot] < amount_fn(self):
+                    if v[slot] < amount_fn(s):
                         ok = False
                         break
             if ok:
@@ -386,7 +357,7 @@ class Game:
         if fallback is None:
             raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
         if fallback.effects is not None:
-            fallback.effects(self)
+            fallback.effects(s)
         self._run(fallback.target)
         return None
 
@@ -395,34 +366,37 @@ class Game:
         if not self._undo:
             return False
         self._restore(self._undo.pop())
-        self.notices = []
+        self.state.notices = []
         return True
 
     def _pay(self, ch: Choice) -> None:
-        v = self.v
+        s = self.state
+        v = s.v
         for slot, amount in ch.cost:
             var = self.story.variables[slot]
-            v[slot] = max(var.min, min(var.max, int(v[slot] - amount(self))))
+            v[slot] = max(var.min, min(var.max, int(v[slot] - amount(s))))
 
     def _take(self, ch: Choice) -> None:
+        s = self.state
         if ch.cost:
             self._pay(ch)
         if ch.once:
-            self.once_used.add(ch.uid)
+            s.once_used.add(ch.uid)
         ev = ch.event
         if ev is not None:
-            self.ev_count[ev.node] = self.ev_count.get(ev.node, 0) + 1
-            self.ev_last[ev.node] = self.turn
+            s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
+            s.ev_last[ev.node] = s.turn
         if ch.effects is not None:
-            ch.effects(self)
+            ch.effects(s)
         self._run(ch.target)
 
     def _run(self, target: int) -> None:
         """The step loop: enter nodes from `target` on (forced events, effects, text, endings,
         gotos, branches, random outcomes, the end of a turn) until a choice is to be made."""
+        s = self.state
         story = self.story
         nodes = story.nodes
-        visits = self.visits
+        visits = s.visits
         present = self._present
         draws = self._draws
         plan = self._plan
@@ -441,9 +415,9 @@ class Game:
                 )
             if target < 0:
                 if target == HUB:
-                    if self.hub < 0:
+                    if s.hub < 0:
                         raise StoryRuntimeError("'<hub>' was used before any hub was visited")
-                    target = self.hub
+                    target = s.hub
                 else:
                     turns = story.turns
                     if turns is None:
@@ -455,16 +429,16 @@ class Game:
             if node is None:
                 node = story.node_at(target)
             if node.is_hub:
-                self.hub = target
+                s.hub = target
                 forced = self._forced_event(node)
                 if forced is not None:
                     event = story.node_at(forced).event
                     assert event is not None
                     self._pay(event.choice)
-                    self.ev_forced[forced] = self.turn
-                    self.ev_count[forced] = self.ev_count.get(forced, 0) + 1
-                    self.ev_last[forced] = self.turn
-                    self.fired += 1
+                    s.ev_forced[forced] = s.turn
+                    s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
+                    s.ev_last[forced] = s.turn
+                    s.fired += 1
                     if event.once:
                         self._alive = {}
                     target = forced
@@ -476,56 +450,56 @@ class Game:
                 if trace is not None:
                     trace.append(target)
             if node.effects is not None:
-                node.effects(self)
+                node.effects(s)
             if present:
                 if node.text is not None:
-                    before = len(self.passage)
-                    node.text(self, self.passage)
+                    before = len(s.passage)
+                    node.text(s, s.passage)
                     if self.record:
-                        self.transcript.extend(("text", p) for p in self.passage[before:])
+                        s.transcript.extend(("text", p) for p in s.passage[before:])
             elif draws:
                 draw = text_draws[target]
                 if draw is not None:
                     if draw is UNKNOWN:
                         draw = plan.text_draws(target)
                     if draw is not None:
-                        draw(self)
+                        draw(s)
             if node.ending is not None:
                 end = node.ending
                 if end.character is None:
-                    self.ending = end
-                    self.node = target
-                    self.options = []
-                    self.opts = []
-                    self.live = []
-                    self.outcomes.append((self.turn, end.id))
+                    s.ending = end
+                    s.node = target
+                    s.options = []
+                    s.opts = []
+                    s.live = []
+                    s.outcomes.append((s.turn, end.id))
                     return
                 char = self._char_ids[end.character]
-                if char not in self.char_endings:
-                    self.char_endings[char] = end.id
-                    self.outcomes.append((self.turn, end.id))
+                if char not in s.char_endings:
+                    s.char_endings[char] = end.id
+                    s.outcomes.append((s.turn, end.id))
             nav = node.nav
             if nav == "goto":
                 target = node.goto
                 continue
             if nav == "branch":
                 for cond, effects, out in node.outs:
-                    if cond is None or cond(self):
+                    if cond is None or cond(s):
                         if effects is not None:
-                            effects(self)
+                            effects(s)
                         target = out
                         break
                 continue
             if nav == "random":
-                weights = [max(0, w(self)) for w, _e, _t in node.outs if w is not None]
-                pick = self._weighted(weights)
+                weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
+                pick = s.weighted(weights)
                 if pick < 0:
                     raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
                 _w, effects, target = node.outs[pick]
                 if effects is not None:
-                    effects(self)
+                    effects(s)
                 continue
-            self.node = target
+            s.node = target
             if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
                 self.waiting = node
                 return
@@ -533,7 +507,7 @@ class Game:
                 return
             if node.fallback is not None:
                 if node.fallback.effects is not None:
-                    node.fallback.effects(self)
+                    node.fallback.effects(s)
                 target = node.fallback.target
                 continue
             raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
@@ -542,11 +516,12 @@ class Game:
         """Work out the choices on offer at `node`: for players, `options` (labels, costs, and
         the reason a disabled one can't be taken); for automated play, `opts` and `live`, the
         enabled ones' indices. Whether any can be taken."""
+        s = self.state
         if not self._present:
             return self._offer_to_machine(node)
         options: list[Option] = []
         enabled = False
-        once_used = self.once_used
+        once_used = s.once_used
         for ch, cond, no_reason, cost, once, uid, _rng in node.offer:
             if once and uid in once_used:
                 continue
@@ -557,12 +532,12 @@ class Game:
                 enabled = enabled or opt.enabled
                 options.append(opt)
                 continue
-            if cond is not None and not cond(self):
+            if cond is not None and not cond(s):
                 continue
             index = len(options)
             text = ch.const_text
             if text is None:
-                opt = Option(index, ch.text(self), True, "", "", ch, ch.ref)
+                opt = Option(index, ch.text(s), True, "", "", ch, ch.ref)
             else:
                 # Nothing about this option can differ between visits, so it is made once.
                 opt = ch.shown.get(index)
@@ -576,37 +551,38 @@ class Game:
                 if opt is not None:
                     enabled = enabled or opt.enabled
                     options.append(opt)
-        self.options = options
+        s.options = options
         return enabled
 
     def _offer_to_machine(self, node: Node) -> bool:
+        s = self.state
         # As _offer, in the same order of evaluation (so the same random draws), without
         # Options: labels and reasons are rendered only where they draw random numbers.
         opts: list[Choice] = []
         live: list[int] = []
         draws = self._draws
-        once_used = self.once_used
-        v = self.v
+        once_used = s.once_used
+        v = s.v
         for ch, cond, no_reason, cost, once, uid, rng in self._offered(node):
             if once and uid in once_used:
                 continue
             enabled = True
-            if cond is not None and not cond(self):
+            if cond is not None and not cond(s):
                 if no_reason:
                     continue
                 enabled = False
                 if rng and draws:
-                    ch.reason(self)
+                    ch.reason(s)
             for slot, amount_fn in cost:
-                if v[slot] < amount_fn(self) and enabled:
+                if v[slot] < amount_fn(s) and enabled:
                     enabled = False
             if rng and draws:
-                ch.text(self)
+                ch.text(s)
             if enabled:
                 live.append(len(opts))
             opts.append(ch)
-        self.opts = opts
-        self.live = live
+        s.opts = opts
+        s.live = live
         return bool(live)
 
     def _offered(self, node: Node) -> Iterator[tuple[Any, ...]]:
@@ -619,34 +595,36 @@ class Game:
                 yield (row[1], row[2], row[3], row[4], False, 0, row[10])
 
     def _option(self, index: int, ch: Choice) -> Option | None:
+        s = self.state
         enabled = True
         reason = ""
-        if ch.cond is not None and not ch.cond(self):
+        if ch.cond is not None and not ch.cond(s):
             if ch.reason is None:
                 return None
             enabled = False
-            reason = ch.reason(self)
+            reason = ch.reason(s)
         cost = ""
         if ch.cost:
             parts = []
             for slot, amount_fn in ch.cost:
                 var = self.story.variables[slot]
-                amount = amount_fn(self)
+                amount = amount_fn(s)
                 unit = var.unit[:-1] if amount == 1 and var.unit.endswith("s") else var.unit
                 parts.append(f"{amount:g} {unit}")
-                if enabled and self.v[slot] < amount:
+                if enabled and s.v[slot] < amount:
                     enabled = False
-                    reason = f"Needs {amount:g} {unit}; {self.v[slot]} left"
+                    reason = f"Needs {amount:g} {unit}; {s.v[slot]} left"
             cost = ", ".join(parts)
-        return Option(index, ch.text(self), enabled, reason, cost, ch, ch.ref)
+        return Option(index, ch.text(s), enabled, reason, cost, ch, ch.ref)
 
     def _hub_events(self, node: Node) -> list[Any]:
         """The events a hub offers now (its plan's rows): not used up, not cooling down, their
         conditions holding (or shown disabled, with a reason), at most the hub's limit."""
+        s = self.state
         shown = []
-        ev_count = self.ev_count
-        turn = self.turn
-        v = self.v
+        ev_count = s.ev_count
+        turn = s.turn
+        v = s.v
         for row in self._plan.hub(node).events:
             _ev, _ch, cond, no_reason, _cost, once, cooldown, at, g_slot, g_ok, _rng = row
             if g_ok is not None and v[g_slot] not in g_ok:
@@ -654,9 +632,9 @@ class Game:
             if at in ev_count and ev_count[at]:
                 if once:
                     continue
-                if cooldown and turn - self.ev_last.get(at, -(10**9)) < cooldown:
+                if cooldown and turn - s.ev_last.get(at, -(10**9)) < cooldown:
                     continue
-            if cond is not None and no_reason and not cond(self):
+            if cond is not None and no_reason and not cond(s):
                 continue
             shown.append(row)
         limit = node.hub_limit
@@ -676,7 +654,7 @@ class Game:
                 continue
             pool = list(group)
             for _ in range(room):
-                i = self._weighted([max(0, row[0].weight(self)) for row in pool])
+                i = s.weighted([max(0, row[0].weight(s)) for row in pool])
                 if i < 0:
                     break
                 keep.append(pool.pop(i))
@@ -687,20 +665,21 @@ class Game:
     def _forced_event(self, node: Node) -> int | None:
         """The forced event a hub enters instead of offering choices, if any: the highest
         priority whose condition holds (weighted among equals), at most once a turn each."""
+        s = self.state
         plan = self._plan.hub(node)
         if not plan.forced:
             return None
         hub = node.index
         settled = plan.settled
         if settled is not None:
-            now = settled(self)
+            now = settled(s)
             if self._quiet.get(hub) == now:
                 return None
         best: list[Any] = []
         top = 0
-        turn = self.turn
-        ev_forced, ev_count, ev_last = self.ev_forced, self.ev_count, self.ev_last
-        passing = plan.forced_passing(self.v)
+        turn = s.turn
+        ev_forced, ev_count, ev_last = s.ev_forced, s.ev_count, s.ev_last
+        passing = plan.forced_passing(s.v)
         hit = self._alive.get(id(passing))
         if hit is not None and hit[0] is passing:
             alive = hit[1]
@@ -714,7 +693,7 @@ class Game:
                 break
             if cooldown and at in ev_count and ev_count[at] and turn - ev_last.get(at, -(10**9)) < cooldown:
                 continue
-            if cond is not None and not cond(self):
+            if cond is not None and not cond(s):
                 continue
             if not best:
                 top = priority
@@ -725,34 +704,37 @@ class Game:
             return None
         if len(best) == 1:
             return int(best[0].node)
-        i = self._weighted([max(0, ev.weight(self)) for ev in best])
+        i = s.weighted([max(0, ev.weight(s)) for ev in best])
         return int(best[max(i, 0)].node)
 
     def _end_turn(self) -> None:
+        s = self.state
         turns = self.story.turns
         assert turns is not None
         if turns.end_of_turn is not None:
-            turns.end_of_turn(self)
-        self.turn += 1
+            turns.end_of_turn(s)
+        s.turn += 1
         variables = self.story.variables
         if turns.counter is not None:
             var = variables[turns.counter]
-            self.v[var.slot] = min(var.max, self.v[var.slot] + 1)
+            s.v[var.slot] = min(var.max, s.v[var.slot] + 1)
         if turns.budget is not None and turns.refill is not None:
             var = variables[turns.budget]
-            self.v[var.slot] = max(var.min, min(var.max, int(turns.refill(self))))
+            s.v[var.slot] = max(var.min, min(var.max, int(turns.refill(s))))
         self._record_turn()
 
     def _record_turn(self) -> None:
+        s = self.state
         if self.story.tracked:
-            v = self.v
-            self.history.append((self.turn, tuple(v[s] for s in self.story.tracked)))
+            v = s.v
+            s.history.append((s.turn, tuple(v[slot] for slot in self.story.tracked)))
 
     def _diff(self, before: list[Any]) -> list[Notice]:
+        s = self.state
         out = []
         chars = {c.id: c.name for c in self.story.characters}
         for var in self.story.variables:
-            old, new = before[var.slot], self.v[var.slot]
+            old, new = before[var.slot], s.v[var.slot]
             if old != new and var.display != "hidden" and var.slot not in self._quiet_slots():
                 out.append(
                     Notice(
@@ -767,266 +749,27 @@ class Game:
             return set()
         return {s for s in (turns.counter, turns.budget) if s is not None}
 
-    # -- undo snapshots ------------------------------------------------------------------
-    def _snapshot(self) -> tuple[Any, ...]:
-        # Visit counts are many (one per node) and a choice changes few: the snapshot keeps the
-        # list of nodes the choice enters (filled in as it runs), and undo counts them back.
-        return (
-            list(self.v),
-            [],
-            self.turn,
-            self.rng,
-            self.node,
-            self.hub,
-            self.passage,
-            self.options,
-            set(self.once_used),
-            dict(self.ev_count),
-            dict(self.ev_last),
-            dict(self.ev_forced),
-            self.fired,
-            dict(self.char_endings),
-            self.ending,
-            len(self.history),
-            len(self.log),
-            len(self.transcript),
-            len(self.outcomes),
-            self.notices,
-        )
-
-    def _restore(self, s: tuple[Any, ...]) -> None:
-        visits = self.visits
-        for node in s[1]:
-            visits[node] -= 1
-        (
-            self.v,
-            _entered,
-            self.turn,
-            self.rng,
-            self.node,
-            self.hub,
-            self.passage,
-            self.options,
-            self.once_used,
-            self.ev_count,
-            self.ev_last,
-            self.ev_forced,
-            self.fired,
-            self.char_endings,
-            self.ending,
-            n_hist,
-            n_log,
-            n_tr,
-            n_out,
-            self.notices,
-        ) = s
-        del self.history[n_hist:]
-        del self.log[n_log:]
-        del self.transcript[n_tr:]
-        del self.outcomes[n_out:]
+    def _restore(self, snapshot: list[Any]) -> None:
+        self.state.restore(snapshot)
         self._alive = {}
         self._quiet = {}
 
     # -- saving --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""
-        story = self.story
-        nodes = story.node_ids
-        return {
-            "version": STATE_VERSION,
-            "seed": self.seed,
-            "rng": self.rng,
-            "turn": self.turn,
-            "node": nodes[self.node],
-            "hub": nodes[self.hub] if self.hub >= 0 else None,
-            "vars": {var.name: self.v[var.slot] for var in story.variables},
-            "visits": {nodes[i]: n for i, n in enumerate(self.visits) if n},
-            "passage": list(self.passage),
-            "options": [
-                {"key": o.ref, "text": o.text, "enabled": o.enabled, "reason": o.reason, "cost": o.cost}
-                for o in self.options
-            ],
-            "once_used": sorted(self._once_key(uid) for uid in self.once_used),
-            "events": {
-                nodes[i]: [self.ev_count.get(i, 0), self.ev_last.get(i), self.ev_forced.get(i)]
-                for i in set(self.ev_count) | set(self.ev_last) | set(self.ev_forced)
-            },
-            "character_endings": {story.characters[c].id: e for c, e in self.char_endings.items()},
-            "ending": self.ending.id if self.ending else None,
-            "outcomes": [list(o) for o in self.outcomes],
-            "history": [[turn, list(values)] for turn, values in self.history],
-            "tracked": [story.variables[s].name for s in story.tracked],
-            "log": list(self.log),
-            "transcript": [list(t) for t in self.transcript],
-        }
-
-    def _once_key(self, uid: int) -> str:
-        node = uid // MAX_CHOICES_PER_NODE
-        ch = next(c for c in self.story.node_at(node).choices if c.uid == uid)
-        return f"{self.story.node_ids[node]}#{ch.ref}"
+        return self.state.to_save(self.story)
 
     @classmethod
     def from_dict(cls, story: Story, data: Any, *, record: bool = True) -> Game:
         """Rebuild a game from `to_dict()` data; SaveError says precisely what doesn't fit."""
         try:
-            return _restore_game(cls, story, data, record)
+            state = State.from_save(story, data)
         except SaveError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise SaveError(f"the saved game is damaged ({type(exc).__name__}: {exc})") from None
-
-
-def _restore_game(cls: type[Game], story: Story, data: Any, record: bool) -> Game:
-    if not isinstance(data, dict):
-        raise SaveError("the saved game is not a JSON object")
-    if data.get("version") != STATE_VERSION:
-        raise SaveError(
-            f"the saved game has state version {data.get('version')!r}; this game reads {STATE_VERSION}"
-        )
-    game = cls.__new__(cls)
-    game.notices = []
-
-    def node_index(node_id: Any, what: str) -> int:
-        if not isinstance(node_id, str) or node_id not in story.node_index:
-            raise SaveError(f"the saved {what} '{node_id}' no longer exists in this story")
-        return story.node_index[node_id]
-
-    def whole(value: Any, what: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SaveError(f"the saved {what} is not a whole number")
-        return value
-
-    game._configure(story, whole(data["seed"], "seed"), record=record)
-    game.rng = whole(data["rng"], "random state") & _MASK
-    game.turn = whole(data["turn"], "turn")
-    game.node = node_index(data["node"], "passage")
-    game.hub = node_index(data["hub"], "hub") if data.get("hub") is not None else -1
-    values = [var.initial for var in story.variables]
-    saved_vars = data["vars"]
-    if not isinstance(saved_vars, dict):
-        raise SaveError("the saved variables are not a JSON object")
-    for name, value in saved_vars.items():
-        slot = story.var_index.get(name)
-        if slot is None:
-            continue  # a variable the story no longer has
-        var = story.variables[slot]
-        if var.type == "int":
-            value = whole(value, f"value of {name}")
-            if not var.min <= value <= var.max:
-                raise SaveError(f"the saved value of {name} ({value}) is outside {var.min}..{var.max}")
-        elif var.type == "bool":
-            if not isinstance(value, bool):
-                raise SaveError(f"the saved value of {name} is not true or false")
-        elif value not in var.values:
-            raise SaveError(f"the saved value of {name} ({value!r}) is not one of {', '.join(var.values)}")
-        values[slot] = value
-    game.v = values
-    game.visits = [0] * len(story.nodes)
-    for node_id, n in data["visits"].items():
-        if node_id in story.node_index:
-            game.visits[story.node_index[node_id]] = whole(n, "visit count")
-    game.passage = [str(p) for p in data["passage"]]
-    node = story.node_at(game.node)
-    game.options = _restore_options(story, node, data["options"])
-    game.opts, game.live = [], []  # for automated play, which a restored game is not
-    game.once_used = set()
-    for key in data["once_used"]:
-        node_id, _, which = str(key).rpartition("#")
-        if node_id not in story.node_index:
-            continue  # a node the story no longer has
-        index = story.node_index[node_id]
-        if which.isdigit():  # saved by place, before choices had keys
-            game.once_used.add(choice_uid(index, int(which)))
-            continue
-        uid = next((c.uid for c in story.node_at(index).choices if c.ref == which), None)
-        if uid is not None:
-            game.once_used.add(uid)
-    game.ev_count, game.ev_last, game.ev_forced = {}, {}, {}
-    game.fired = 0
-    for node_id, (count, last, forced) in data["events"].items():
-        if node_id not in story.node_index:
-            continue
-        i = story.node_index[node_id]
-        game.ev_count[i] = whole(count, "event count")
-        if last is not None:
-            game.ev_last[i] = whole(last, "event turn")
-        if forced is not None:
-            game.ev_forced[i] = whole(forced, "event turn")
-    endings = {e.id: e for e in story.endings}
-    game.char_endings = {}
-    for char_id, eid in data["character_endings"].items():
-        if char_id in game._char_ids and eid in endings:
-            game.char_endings[game._char_ids[char_id]] = eid
-    game.ending = None
-    if data.get("ending") is not None:
-        if data["ending"] not in endings:
-            raise SaveError(f"the saved ending '{data['ending']}' no longer exists in this story")
-        game.ending = endings[data["ending"]]
-    game.outcomes = [(whole(t, "turn"), str(e)) for t, e in data["outcomes"]]
-    tracked_names = data.get("tracked", [])
-    current = [story.variables[s].name for s in story.tracked]
-    game.history = []
-    for turn, vals in data["history"]:
-        saved = dict(zip(tracked_names, vals, strict=False))
-        game.history.append(
-            (whole(turn, "turn"), tuple(saved.get(n, story.variable(n).initial) for n in current))
-        )
-    game.log = [whole(i, "choice") for i in data["log"]]
-    game.transcript = [(str(k), str(t)) for k, t in data["transcript"]]
-    if game.ending is None and not any(o.enabled for o in game.options):
-        raise SaveError("the saved game has no choices to continue from")
-    return game
-
-
-def _restore_options(story: Story, node: Node, saved: Any) -> list[Option]:
-    """The saved choices on offer, each found by its key: every label keeps its own target, or
-    the save is refused because the passage changed. An event a hub offered that the story no
-    longer has is left out (a hub's events come and go), as long as something can be chosen."""
-    if not isinstance(saved, list):
-        raise SaveError("the saved choices are damaged")
-    by_key = {ch.ref: ch for ch in node.choices}
-    options: list[Option] = []
-    for o in saved:
-        if not isinstance(o, dict):
-            raise SaveError("a saved choice is damaged")
-        key = o.get("key", o.get("ref"))
-        if not isinstance(key, str) or len(key) < 2:
-            raise SaveError("a saved choice is damaged")
-        text = str(o["text"])
-        ch = _find_choice(story, node, by_key, key, text)
-        if ch is not None:
-            options.append(
-                Option(len(options), text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ch.ref)
-            )
-    return options
-
-
-def _find_choice(story: Story, node: Node, by_key: dict[str, Choice], key: str, text: str) -> Choice | None:
-    changed = SaveError(
-        f"the passage '{node.id}' has changed since this was saved: "
-        f"the choice '{text}' is no longer there as it was"
-    )
-    if key.startswith("c:"):
-        ch = by_key.get(key)
-        if ch is None:
-            raise changed
-        return ch
-    if key.startswith("e:"):
-        index = story.node_index.get(key[2:])
-        event = story.node_at(index).event if index is not None else None
-        return event.choice if event is not None else None
-    # Saved by place, before choices had keys: taken only if the label is still the same.
-    kind, place = key[0], key[1:]
-    if not place.isdigit() or kind not in "ce":
-        raise SaveError("a saved choice is damaged")
-    if kind == "c":
-        if int(place) >= len(node.choices):
-            raise changed
-        ch = node.choices[int(place)]
-    else:
-        if int(place) >= len(story.nodes) or story.node_at(int(place)).event is None:
-            return None
-        ch = story.node_at(int(place)).event.choice  # type: ignore[union-attr]
-    if ch.const_text is not None and ch.const_text != text:
-        raise changed
-    return ch
+        if state.ending is None and not any(o.enabled for o in state.options):
+            raise SaveError("the saved game has no choices to continue from")
+        game = cls.__new__(cls)
+        game._configure(story, state, record=record)
+        return game

@@ -16,18 +16,18 @@ from .conftest import BASIC, FIRST_WEEK, story_dir
 
 def _state(g):
     return (
-        list(g.v),
-        list(g.visits),
-        g.turn,
-        g.rng,
-        g.node,
-        g.hub,
-        set(g.once_used),
-        dict(g.ev_count),
-        dict(g.ev_last),
-        dict(g.ev_forced),
-        dict(g.char_endings),
-        g.ending.id if g.ending else None,
+        list(g.state.v),
+        list(g.state.visits),
+        g.state.turn,
+        g.state.rng,
+        g.state.node,
+        g.state.hub,
+        set(g.state.once_used),
+        dict(g.state.ev_count),
+        dict(g.state.ev_last),
+        dict(g.state.ev_forced),
+        dict(g.state.char_endings),
+        g.state.ending.id if g.state.ending else None,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...engine.errors import ChoiceError, StoryRuntimeError
-from ...engine.game import Game
+from ...engine.game import Game, checked_value
 from ...engine.story import Story
 from .report import MAX_CRASHES_KEPT, Crash, PlaytestReport
 from .strategies import Strategy, parse_strategy
@@ -303,20 +303,9 @@ def replay(
 
 def _preset(story: Story, values: Mapping[str, Any] | None) -> list[Any]:
     """The initial variables with `values` applied (ValueError for a bad name or value)."""
-    probe = _probe(story)
+    v = list(story.initial_values)
     for name, value in (values or {}).items():
         if name not in story.var_index:
             raise ValueError(f"there is no variable '{name}'")
-        probe.set_var(name, value)
-    return list(probe.v)
-
-
-def _probe(story: Story) -> Game:
-    """A game that was never started: somewhere to evaluate a state's text."""
-    g = Game.__new__(Game)
-    g.story = story
-    g.v = [var.initial for var in story.variables]
-    g.visits = [0] * len(story.node_ids)
-    g._char_ids = {c.id: c.index for c in story.characters}
-    g.seed = g.rng = 0
-    return g
+        slot, v[slot] = checked_value(story, name, value)
+    return v

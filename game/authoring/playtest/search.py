@@ -7,15 +7,17 @@ import random as _random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from operator import itemgetter
+from dataclasses import MISSING, fields
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from ...engine.errors import StoryRuntimeError
 from ...engine.game import Game
 from ...engine.plan import expr_nodes, expr_vars, statements
-from ...engine.story import Story
+from ...engine.state import KEYED, State
+from ...engine.story import Choice, Story
 from .report import MAX_CRASHES_KEPT, ExploreReport, Step, Via
-from .runs import Progress, _count_choices, _preset, _probe, playtest
+from .runs import Progress, _count_choices, _preset, playtest
 
 DEFAULT_MAX_STATES = 200_000
 
@@ -197,16 +199,113 @@ class _StateModel:
         self.once_nodes = frozenset(ev.node for ev in story.events if ev.once)
         self.cooldowns = {ev.node: ev.cooldown for ev in story.events if ev.cooldown}
         self.forced_nodes = frozenset(ev.node for ev in story.events if ev.forced)
+        self.node_count = len(story.nodes)
         self._values = itemgetter(*self.slots) if len(self.slots) > 1 else None
         self._visits = itemgetter(*self.visit_nodes) if len(self.visit_nodes) > 1 else None
+        # A key has one part per field of the state that can change what happens next: most
+        # compared whole, these narrowed to what matters (or left out, as the random state is).
+        special: dict[str, tuple[Callable[[State], Any], Callable[[State, Any], None]] | None] = {
+            "rng": None,  # every random outcome is a branch of its own
+            "turn": (self._turn, self._set_turn),
+            "v": (self._vars, self._set_vars),
+            "visits": (self._visit_counts, self._set_visits),
+            "ev_count": (self._events, self._set_events),
+            "ev_last": None,  # in the events' part
+            "ev_forced": None,
+            "char_endings": (lambda s: frozenset(s.char_endings), self._set_ended),
+        }
+        parts = []
+        for name in KEYED:
+            if name in special:
+                pair = special[name]
+                if pair is not None:
+                    parts.append((name, *pair))
+            else:
+                parts.append((name, *_compared_whole(name)))
+        # The turn goes first (restoring the events needs it), then the rest in field order.
+        parts.sort(key=lambda part: part[0] != "turn")
+        self.names = tuple(name for name, _get, _set in parts)
+        self._getters = tuple(get for _name, get, _set in parts)
+        self._setters = tuple(put for _name, _get, put in parts)
+        self._at = {name: i for i, name in enumerate(self.names)}
+        self._node = self._at["node"]
+        self._opts = self._at["opts"]
+        self._live = self._at["live"]
+        self._base: list[Any] = []
+        # What a state not in the key goes back to: as new (how chance is scripted stays).
+        self._blanks = tuple(
+            (f.name, f.default_factory if f.default_factory is not MISSING else _constant(f.default))
+            for f in fields(State)
+            if f.name not in KEYED and f.name != "chance"
+        )
 
     def key(self, g: Game) -> tuple[Any, ...]:
-        v, visits, turn = g.v, g.visits, g.turn
+        s = g.state
+        return tuple([get(s) for get in self._getters])
+
+    def node(self, key: tuple[Any, ...]) -> int:
+        return key[self._node]  # type: ignore[no-any-return]
+
+    def offered(self, key: tuple[Any, ...]) -> tuple[tuple[Choice, ...], tuple[int, ...]]:
+        """The choices a state offers, and the indices of the enabled ones."""
+        return key[self._opts], key[self._live]
+
+    def state(self, key: tuple[Any, ...], base: list[Any]) -> State:
+        """A state with this key (the variables no condition reads as in `base`)."""
+        s = State()
+        self._put(s, key, base)
+        return s
+
+    def restore(self, g: Game, key: tuple[Any, ...], base: list[Any]) -> None:
+        """Take `g` back to a state with this key (in place: the search does this often)."""
+        s = g.state
+        for name, blank in self._blanks:
+            setattr(s, name, blank())
+        self._put(s, key, base)
+        g.resume(s)
+
+    def _put(self, s: State, key: tuple[Any, ...], base: list[Any]) -> None:
+        self._base = base
+        for put, part in zip(self._setters, key, strict=True):
+            put(s, part)
+
+    # -- the narrowed parts, and how each is put back ---------------------------------------
+    def _turn(self, s: State) -> int:
+        return s.turn if self.uses_turn else 0
+
+    def _set_turn(self, s: State, turn: int) -> None:
+        s.turn = turn if self.uses_turn else 1_000_000
+
+    def _vars(self, s: State) -> tuple[Any, ...]:
+        if self._values is not None:
+            return self._values(s.v)  # type: ignore[no-any-return]
+        return tuple(s.v[slot] for slot in self.slots)
+
+    def _set_vars(self, s: State, values: tuple[Any, ...]) -> None:
+        v = list(self._base)
+        for slot, x in zip(self.slots, values, strict=True):
+            v[slot] = x
+        s.v = v
+
+    def _visit_counts(self, s: State) -> tuple[int, ...]:
+        visits = s.visits
+        if self._visits is not None:
+            return tuple(map(min, self._visits(visits), self.visit_caps))
+        return tuple(min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True))
+
+    def _set_visits(self, s: State, counts: tuple[int, ...]) -> None:
+        visits = [0] * self.node_count
+        for i, c in zip(self.visit_nodes, counts, strict=True):
+            visits[i] = c
+        s.visits = visits
+
+    def _events(self, s: State) -> tuple[frozenset[int], frozenset[tuple[int, int]], frozenset[int]]:
+        turn = s.turn
         once_nodes, cooldowns = self.once_nodes, self.cooldowns
-        ev_last = g.ev_last
+        ev_last = s.ev_last
         happened = []
         cooling = []
-        for node in g.ev_count:
+        for node in s.ev_count:
             if node in once_nodes:
                 happened.append(node)
             cooldown = cooldowns.get(node)
@@ -214,65 +313,41 @@ class _StateModel:
                 since = turn - ev_last.get(node, -(10**9))
                 if since < cooldown:
                     cooling.append((node, since))
-        forced_now = [n for n, t in g.ev_forced.items() if t == turn and n in self.forced_nodes]
-        if self._values is not None:
-            values = self._values(v)
-        else:
-            values = tuple(v[s] for s in self.slots)
-        if self._visits is not None:
-            counts = tuple(map(min, self._visits(visits), self.visit_caps))
-        else:
-            counts = tuple(min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True))
-        return (
-            g.node,
-            g.hub,
-            values,
-            counts,
-            frozenset(g.once_used),
-            (frozenset(happened), frozenset(cooling), frozenset(forced_now)),
-            frozenset(g.char_endings),
-            turn if self.uses_turn else 0,
-            tuple(g.opts),
-            tuple(g.live),
-        )
+        forced_now = [n for n, t in s.ev_forced.items() if t == turn and n in self.forced_nodes]
+        return frozenset(happened), frozenset(cooling), frozenset(forced_now)
 
-    def restore(self, g: Game, key: tuple[Any, ...], base: list[Any]) -> None:
-        (
-            node,
-            hub,
-            values,
-            visit_counts,
-            once_used,
-            (happened, cooling, forced_now),
-            ended,
-            turn,
-            opts,
-            live,
-        ) = key
-        v = list(base)
-        for s, x in zip(self.slots, values, strict=True):
-            v[s] = x
-        g.v = v
-        visits = [0] * len(g.visits)
-        for i, c in zip(self.visit_nodes, visit_counts, strict=True):
-            visits[i] = c
-        g.visits = visits
-        t = turn if self.uses_turn else 1_000_000
-        g.turn = t
-        g.node, g.hub = node, hub
-        g.once_used = set(once_used)
-        g.ev_count = dict.fromkeys(happened, 1)
-        g.ev_last = {}
+    def _set_events(self, s: State, events: tuple[Any, ...]) -> None:
+        happened, cooling, forced_now = events
+        t = s.turn
+        s.ev_count = dict.fromkeys(happened, 1)
+        s.ev_last = {}
         for n, since in cooling:
-            g.ev_count[n] = 1
-            g.ev_last[n] = t - since
-        g.ev_forced = dict.fromkeys(forced_now, t)
-        g._alive = {}
-        g._quiet = {}
-        g.char_endings = dict.fromkeys(ended, "")
-        g.ending = None
-        g.opts, g.live = list(opts), list(live)
-        g.outcomes, g.history, g.log = [], [], []
+            s.ev_count[n] = 1
+            s.ev_last[n] = t - since
+        s.ev_forced = dict.fromkeys(forced_now, t)
+
+    def _set_ended(self, s: State, ended: frozenset[int]) -> None:
+        s.char_endings = dict.fromkeys(ended, "")
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _compared_whole(name: str) -> tuple[Callable[[State], Any], Callable[[State, Any], None]]:
+    """How a field compared whole goes into a key (hashable) and back (as the container the
+    field holds)."""
+    made = next(f for f in fields(State) if f.name == name)
+    factory = made.default_factory
+    kind = factory() if factory is not MISSING else None
+    get = attrgetter(name)
+    if isinstance(kind, list):
+        return (lambda s: tuple(get(s))), (lambda s, x: setattr(s, name, list(x)))
+    if isinstance(kind, set):
+        return (lambda s: frozenset(get(s))), (lambda s, x: setattr(s, name, set(x)))
+    if isinstance(kind, dict):
+        return (lambda s: frozenset(get(s).items())), (lambda s, x: setattr(s, name, dict(x)))
+    return get, (lambda s, x: setattr(s, name, x))
 
 
 def _visit_cap(t: tuple[Any, ...], parent: tuple[Any, ...] | None) -> int | None:
@@ -333,7 +408,6 @@ def explore(
     first_reach: dict[int, Via | None] = {}
     queue: deque[int] = deque()
     d = _Decisions()
-    probe = _probe(story)
     varied: set[tuple[int, int]] = set()
     shortest: set[int] = set()
 
@@ -376,7 +450,7 @@ def explore(
                     message = (
                         str(exc) if isinstance(exc, StoryRuntimeError) else f"{type(exc).__name__}: {exc}"
                     )
-                    path = _path(story, states, parents, via_of(_luck(d)), base, model, probe, None)
+                    path = _path(story, states, parents, via_of(_luck(d)), base, model, None)
                     report.crashes.append(
                         {"node": story.node_ids[node], "error": message, "path": [s.to_dict() for s in path]}
                     )
@@ -426,7 +500,7 @@ def explore(
             break  # it can't be exhausted now: leave the rest to playing on
         sid = queue.popleft()
         key = states[sid]
-        opts, live = key[8], key[9]
+        opts, live = model.offered(key)
         for index in live:
             report.transitions += 1
             report.choices_taken.add(opts[index].uid)
@@ -441,7 +515,7 @@ def explore(
                 return (sid, index, luck)
 
             d.reset([])
-            branches(run, via, key[0])
+            branches(run, via, model.node(key))
         if progress is not None:
             now = time.perf_counter()
             if now - last > 0.1:
@@ -474,12 +548,12 @@ def explore(
     if target is not None and report.reached[target]:
         if target in probed:
             sid, tail = probed[target]
-            report.path = _path(story, states, parents, parents[sid], base, model, probe, varied) + tail
+            report.path = _path(story, states, parents, parents[sid], base, model, varied) + tail
         elif target in played:
             report.path_seed, uids = played[target]
             report.path = _played_path(story, report.path_seed, uids, start, values, target)
         else:
-            report.path = _path(story, states, parents, first_reach[target], base, model, probe, varied)
+            report.path = _path(story, states, parents, first_reach[target], base, model, varied)
             report.path_shortest = target in shortest
     report.seconds = time.perf_counter() - began
     return report
@@ -635,12 +709,12 @@ def _probe_deeper(
                 index = g.live[rng.randrange(len(g.live))]
                 ch = g.opts[index]
                 try:
-                    text = ch.text(g)
+                    text = ch.text(g.state)
                 except Exception:  # noqa: BLE001 - a label is only a label
                     text = "?"
                 node = story.node_ids[g.node]
                 g.trace = []
-                g.outcomes = []
+                g.state.outcomes = []
                 d.reset([])
                 steps += 1
                 try:
@@ -671,7 +745,6 @@ def _path(
     via: Via | None,
     base: list[Any],
     model: _StateModel,
-    probe: Game,
     varied: set[tuple[int, int]] | None,
 ) -> list[Step]:
     """The choices from the start along `via`, the last being `via`'s own; `luck` counts a
@@ -682,13 +755,12 @@ def _path(
         if varied is not None and (sid, index) not in varied:
             luck = 0
         key = states[sid]
-        model.restore(probe, key, base)
-        ch = key[8][index]
+        ch = model.offered(key)[0][index]
         try:
-            text = ch.text(probe)
+            text = ch.text(model.state(key, base))
         except Exception:  # noqa: BLE001 - a label is only a label
             text = "?"
-        steps.append(Step(story.node_ids[key[0]], index, text, luck))
+        steps.append(Step(story.node_ids[model.node(key)], index, text, luck))
         via = parents[sid]
     steps.reverse()
     return steps
