@@ -49,6 +49,32 @@ def by_number(game: Game, number: int) -> Numbered | None:
     return None
 
 
+def number_of(game: Game, option: Option) -> int:
+    """The number a player types for `option` (0 when it has none): `by_number` the other way."""
+    for item in numbered(game):
+        if item.option.index == option.index:
+            return item.number
+    return 0
+
+
+class Offer(NamedTuple):
+    """What a choice the player picked comes to: refused (`refused` says why, in a sentence),
+    asked about first (`question`: the title and body), or else taken at once."""
+
+    option: Option
+    refused: str = ""
+    question: tuple[str, str] | None = None
+
+
+def offer(game: Game, option: Option, *, confirm_end_turn: bool) -> Offer:
+    """Whether a picked choice can be taken, and whether to ask first (a choice that ends the
+    turn with some of its budget left, when the player's setting says to ask)."""
+    if not option.enabled:
+        return Offer(option, refused=f"You can't do that now: {option.reason or 'not available'}.")
+    left = early_end(game, option) if confirm_end_turn else ""
+    return Offer(option, question=early_end_question(option, left) if left else None)
+
+
 def budget_left(game: Game) -> str:
     """What is left of the turn's budget, e.g. "27 hours" ('' when none is left or the story
     has no budget)."""

@@ -16,8 +16,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .choices import choice_key
-from .engine import Ending, Game, Problem, SaveError, Story
+from .choices import Offer, by_number, choice_key, offer
+from .engine import Ending, Game, Option, Problem, SaveError, Story
 from .engine.saves import (
     AUTOSAVE,
     QUICKSAVE,
@@ -193,6 +193,18 @@ class Session:
         # Taking a choice means what came before it was read.
         self.unread_endings = {e.character for e in ends if e.character is not None}
         return ends
+
+    def offer(self, option: Option) -> Offer:
+        """What taking `option` comes to, as the player's settings have it (see `choices.offer`)."""
+        assert self.game is not None
+        return offer(self.game, option, confirm_end_turn=bool(self.profile.setting("confirm_end_turn")))
+
+    def pick(self, number: int) -> Offer | None:
+        """The choice a player typed the number of, as `offer` has it; None when no choice has
+        that number (or the game has ended)."""
+        game = self.game
+        item = by_number(game, number) if game is not None and not game.ended else None
+        return self.offer(item.option) if item is not None else None
 
     def undo(self) -> bool:
         game = self.game
