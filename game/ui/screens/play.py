@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...choices import by_number, choice_key, numbered
+from ...choices import Offer, by_number, choice_key, numbered
 from ...engine import ChoiceError, Ending, Game, Option, SaveError, StoryRuntimeError
 from ...engine.saves import QUICKSAVE
 from ..app import GameChanged
@@ -165,7 +165,10 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         game = self.game
         if game is None or game.ended:
             return
-        picked = self.app.session.offer(option)
+        self._picked(game, self.app.session.offer(option))
+
+    def _picked(self, game: Game, picked: Offer) -> None:
+        option = picked.option
         if picked.refused:
             self.app.say(picked.refused, "warning")
             return
@@ -250,9 +253,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             if 1 <= n <= len(END_ACTIONS):
                 self.run_end_action(END_ACTIONS[n - 1][0])
             return
-        item = by_number(game, n)
-        if item is not None:
-            self.offer(item.option)
+        picked = self.app.session.pick(n)  # the number typed in plain mode is read the same way
+        if picked is not None:
+            self._picked(game, picked)
 
     def action_undo(self) -> None:
         if self.app.session.undo():
