@@ -13,7 +13,8 @@ from typing import NamedTuple
 from .engine import Game, Option
 from .engine.story import END_TURN
 
-# Keys 1-9 choose; a tenth choice and later are taken with the arrows and Enter.
+# Keys 1-9 choose in the app; a tenth choice and later are taken with the arrows and Enter.
+# Plain mode, where a number is typed, numbers every choice (`keyed=None`).
 KEYED = 9
 
 
@@ -30,28 +31,29 @@ def ends_turn(option: Option) -> bool:
     return option.choice.target == END_TURN
 
 
-def numbered(game: Game) -> list[Numbered]:
+def numbered(game: Game, keyed: int | None = KEYED) -> list[Numbered]:
     """The choices on offer in the order shown, each with its number: the story's order, with
-    the choices that end the turn moved to the end."""
+    the choices that end the turn moved to the end. Past `keyed` choices have no number (0)."""
     options = game.choices
     early = [ends_turn(o) for o in options]
     order = [o for o, e in zip(options, early, strict=True) if not e] + [
         o for o, e in zip(options, early, strict=True) if e
     ]
-    return [Numbered(n if n <= KEYED else 0, o, ends_turn(o)) for n, o in enumerate(order, 1)]
+    last = len(order) if keyed is None else keyed
+    return [Numbered(n if n <= last else 0, o, ends_turn(o)) for n, o in enumerate(order, 1)]
 
 
-def by_number(game: Game, number: int) -> Numbered | None:
+def by_number(game: Game, number: int, keyed: int | None = KEYED) -> Numbered | None:
     """The choice with this number, if there is one (enabled or not)."""
-    for item in numbered(game):
+    for item in numbered(game, keyed):
         if item.number == number:
             return item
     return None
 
 
-def number_of(game: Game, option: Option) -> int:
+def number_of(game: Game, option: Option, keyed: int | None = KEYED) -> int:
     """The number a player types for `option` (0 when it has none): `by_number` the other way."""
-    for item in numbered(game):
+    for item in numbered(game, keyed):
         if item.option.index == option.index:
             return item.number
     return 0

@@ -95,7 +95,7 @@ class PlainGame:
         self.show_choices()
 
     def show_choices(self) -> None:
-        for number, opt, _ends_turn in numbered(self.game):
+        for number, opt, _ends_turn in numbered(self.game, keyed=None):
             key = f"{number}." if number else "  "
             if opt.enabled:
                 cost = f" ({opt.cost})" if opt.cost else ""
@@ -104,7 +104,7 @@ class PlainGame:
                 self.say(f"{key} {opt.text} (unavailable: {opt.reason or 'not now'})")
 
     def choice_count(self) -> int:
-        return sum(1 for item in numbered(self.game) if item.number)
+        return len(self.game.choices)
 
     def autosave(self) -> bool:
         """Save to the autosave slot now; False (said once, and remembered) if that failed."""
@@ -171,7 +171,7 @@ class PlainGame:
             return False
         word = words[0].lower()
         if word.isdigit():
-            picked = self.session.pick(int(word))
+            picked = self.session.pick(int(word), keyed=None)
             if picked is None:
                 self.say(f"{number_prompt(self.choice_count())}.")
                 return False

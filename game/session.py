@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .choices import Offer, by_number, choice_key, offer
+from .choices import KEYED, Offer, by_number, choice_key, offer
 from .engine import Ending, Game, Option, Problem, SaveError, Story
 from .engine.saves import (
     AUTOSAVE,
@@ -199,11 +199,12 @@ class Session:
         assert self.game is not None
         return offer(self.game, option, confirm_end_turn=bool(self.profile.setting("confirm_end_turn")))
 
-    def pick(self, number: int) -> Offer | None:
+    def pick(self, number: int, keyed: int | None = KEYED) -> Offer | None:
         """The choice a player typed the number of, as `offer` has it; None when no choice has
-        that number (or the game has ended)."""
+        that number (or the game has ended). Past `keyed`, choices have no number (None for
+        plain mode, where every choice has one)."""
         game = self.game
-        item = by_number(game, number) if game is not None and not game.ended else None
+        item = by_number(game, number, keyed) if game is not None and not game.ended else None
         return self.offer(item.option) if item is not None else None
 
     def undo(self) -> bool:

@@ -135,9 +135,9 @@ def test_plain_mode_reads_a_typed_number_as_the_app_reads_a_number_key(tmp_path,
     calls: list[int] = []
     pick = Session.pick
 
-    def spy(self: Session, number: int):
+    def spy(self: Session, number: int, *args, **kwargs):
         calls.append(number)
-        return pick(self, number)
+        return pick(self, number, *args, **kwargs)
 
     monkeypatch.setattr(Session, "pick", spy)
     plain = PlainGame(Game(_story(), seed=7), tmp_path / "saves", io.StringIO())

@@ -17,8 +17,8 @@ async def test_a_number_key_and_a_typed_number_go_through_the_same_pick(build, t
     calls: list[tuple[int, int | None]] = []
     pick = Session.pick
 
-    def spy(self: Session, number: int):
-        picked = pick(self, number)
+    def spy(self: Session, number: int, *args, **kwargs):
+        picked = pick(self, number, *args, **kwargs)
         calls.append((number, picked.option.index if picked is not None else None))
         return picked
 

@@ -52,7 +52,7 @@ def _uids_to_path(
             if opt is None:
                 return path, keys, typed, None
             path.append(opt.index)
-            keys.append(number_of(game, opt))
+            keys.append(number_of(game, opt, keyed=None))
             typed.append(str(keys[-1]))
             if offer(game, opt, confirm_end_turn=True).question is not None:
                 typed.append("yes")
