@@ -171,7 +171,10 @@ class PlainGame:
             return False
         word = words[0].lower()
         if word.isdigit():
-            picked = self.session.pick(int(word), keyed=None)
+            # Only plain decimal digits of a sane length are a number ("²" is a digit to
+            # isdigit, and a thousand-digit number is refused by int()).
+            number = int(word) if word.isdecimal() and len(word) <= 9 else 0
+            picked = self.session.pick(number, keyed=None)
             if picked is None:
                 self.say(f"{number_prompt(self.choice_count())}.")
                 return False
