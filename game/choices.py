@@ -13,7 +13,8 @@ from typing import NamedTuple
 from .engine import Game, Option
 from .engine.story import END_TURN
 
-# Keys 1-9 choose; a tenth choice and later are taken with the arrows and Enter.
+# Keys 1-9 choose in the app; a tenth choice and later are taken with the arrows and Enter.
+# Plain mode, where a number is typed, numbers every choice (`keyed=None`).
 KEYED = 9
 
 
@@ -30,23 +31,50 @@ def ends_turn(option: Option) -> bool:
     return option.choice.target == END_TURN
 
 
-def numbered(game: Game) -> list[Numbered]:
+def numbered(game: Game, keyed: int | None = KEYED) -> list[Numbered]:
     """The choices on offer in the order shown, each with its number: the story's order, with
-    the choices that end the turn moved to the end."""
+    the choices that end the turn moved to the end. Past `keyed` choices have no number (0)."""
     options = game.choices
     early = [ends_turn(o) for o in options]
     order = [o for o, e in zip(options, early, strict=True) if not e] + [
         o for o, e in zip(options, early, strict=True) if e
     ]
-    return [Numbered(n if n <= KEYED else 0, o, ends_turn(o)) for n, o in enumerate(order, 1)]
+    last = len(order) if keyed is None else keyed
+    return [Numbered(n if n <= last else 0, o, ends_turn(o)) for n, o in enumerate(order, 1)]
 
 
-def by_number(game: Game, number: int) -> Numbered | None:
+def by_number(game: Game, number: int, keyed: int | None = KEYED) -> Numbered | None:
     """The choice with this number, if there is one (enabled or not)."""
-    for item in numbered(game):
+    for item in numbered(game, keyed):
         if item.number == number:
             return item
     return None
+
+
+def number_of(game: Game, option: Option, keyed: int | None = KEYED) -> int:
+    """The number a player types for `option` (0 when it has none): `by_number` the other way."""
+    for item in numbered(game, keyed):
+        if item.option.index == option.index:
+            return item.number
+    return 0
+
+
+class Offer(NamedTuple):
+    """What a choice the player picked comes to: refused (`refused` says why, in a sentence),
+    asked about first (`question`: the title and body), or else taken at once."""
+
+    option: Option
+    refused: str = ""
+    question: tuple[str, str] | None = None
+
+
+def offer(game: Game, option: Option, *, confirm_end_turn: bool) -> Offer:
+    """Whether a picked choice can be taken, and whether to ask first (a choice that ends the
+    turn with some of its budget left, when the player's setting says to ask)."""
+    if not option.enabled:
+        return Offer(option, refused=f"You can't do that now: {option.reason or 'not available'}.")
+    left = early_end(game, option) if confirm_end_turn else ""
+    return Offer(option, question=early_end_question(option, left) if left else None)
 
 
 def budget_left(game: Game) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .choices import by_number, early_end, early_end_question, numbered
+from .choices import numbered
 from .engine import ChoiceError, Game, Option, SaveError, StoryRuntimeError, Variable, check
-from .engine.saves import AUTOSAVE, write_save
+from .engine.saves import QUICKSAVE
 from .engine.textsafe import one_line, terminal_safe
-from .profile import Profile
+from .session import Session
 from .ui import render
 
 HELP = """Type the number of a choice and press Enter.
@@ -28,29 +28,42 @@ def number_prompt(count: int) -> str:
 
 
 class PlainGame:
-    """Drives a Game from lines of text; every choice is autosaved."""
+    """Drives a session from lines of text: every choice and undo is autosaved at once, and
+    the endings reached go into the profile, as in the app."""
 
     def __init__(
-        self, game: Game, saves_dir: Path, out: IO[str], width: int = 78, watch: Path | None = None
+        self,
+        game: Game,
+        saves_dir: Path,
+        out: IO[str],
+        width: int = 78,
+        watch: Path | None = None,
     ) -> None:
-        self.game = game
-        self.saves_dir = saves_dir
         self.out = out
         self.width = width
-        self.save_warned = False
         self.watch = watch  # the story folder to reload from when its files change
         self.stamp = _fingerprint(watch) if watch is not None else ()
+        self.session = Session(watch or Path(), saves_dir, game.seed, game.story, background=False)
+        self.session.notify = self.notice
+        self.session.adopt(game)
         self.unsaved = False  # progress since the last save that worked
-        self.save_problem = ""
-        # The player's settings from the app's profile, if there is one (it is only read).
-        self.confirm_end_turn = bool(Profile.load(saves_dir).setting("confirm_end_turn"))
         self.asking: Option | None = None  # a choice that ends the turn early, waiting for a yes
-        self.redo: list[int] = []
+
+    @property
+    def game(self) -> Game:
+        game = self.session.game
+        assert game is not None
+        return game
 
     def say(self, text: str = "") -> None:
         # Everything printed passes here: story text, save text and messages are shown, never
         # sent to the terminal as commands.
         self.out.write(terminal_safe(text) + "\n")
+
+    def notice(self, text: str, _severity: str) -> None:
+        """What the session tells the player (an autosave failed or works again, the profile
+        can't be kept), in brackets like every other aside."""
+        self.say(f"({text})")
 
     def wrap(self, text: str) -> str:
         return textwrap.fill(text, self.width) if len(text) > self.width else text
@@ -82,7 +95,7 @@ class PlainGame:
         self.show_choices()
 
     def show_choices(self) -> None:
-        for number, opt, _ends_turn in numbered(self.game):
+        for number, opt, _ends_turn in numbered(self.game, keyed=None):
             key = f"{number}." if number else "  "
             if opt.enabled:
                 cost = f" ({opt.cost})" if opt.cost else ""
@@ -91,24 +104,18 @@ class PlainGame:
                 self.say(f"{key} {opt.text} (unavailable: {opt.reason or 'not now'})")
 
     def choice_count(self) -> int:
-        return sum(1 for item in numbered(self.game) if item.number)
+        return len(self.game.choices)
 
     def autosave(self) -> bool:
-        """Save to the autosave slot; False (said once, and remembered) if that failed."""
-        try:
-            write_save(self.saves_dir, AUTOSAVE, self.game)
-        except SaveError as exc:
-            self.unsaved = True
-            self.save_problem = str(exc)
-            if not self.save_warned:
-                self.say(f"(Autosave failed: {exc}. Play goes on, but your progress is not saved.)")
-                self.save_warned = True
-            return False
-        if self.save_warned:
-            self.say("(Autosave is working again.)")
-            self.save_warned = False
-        self.unsaved = False
-        return True
+        """Save to the autosave slot now; False (said once, and remembered) if that failed."""
+        saved = self.session.autosave_now()
+        self.unsaved = not saved
+        return saved
+
+    @property
+    def save_problem(self) -> str:
+        """Why the last autosave failed ('' when it worked)."""
+        return self.session.autosave_problem
 
     def finish(self) -> None:
         ending = self.game.ending
@@ -139,16 +146,14 @@ class PlainGame:
                 if p.severity == "error":
                     self.say(f"  {one_line(str(p))}")
             return False
-        try:
-            moved = Game.from_dict(story, self.game.to_dict())
-        except SaveError as exc:
+        reason = self.session.reload(story)
+        if reason:
             self.say(
                 f"(The story changed, but your place in it no longer exists: "
-                f"{one_line(str(exc))}. You are still playing the version you had; "
+                f"{one_line(reason)}. You are still playing the version you had; "
                 "start a new game for the new one.)"
             )
             return False
-        self.game = moved
         self.say("(Story reloaded: the changes show from the next passage on.)")
         return True
 
@@ -166,27 +171,25 @@ class PlainGame:
             return False
         word = words[0].lower()
         if word.isdigit():
-            count = self.choice_count()
-            item = by_number(self.game, int(word)) if not self.game.ended else None
-            if item is None:
-                self.say(f"{number_prompt(count)}.")
+            # Only plain decimal digits of a sane length are a number ("²" is a digit to
+            # isdigit, and a thousand-digit number is refused by int()).
+            number = int(word) if word.isdecimal() and len(word) <= 9 else 0
+            picked = self.session.pick(number, keyed=None)
+            if picked is None:
+                self.say(f"{number_prompt(self.choice_count())}.")
                 return False
-            opt = item.option
-            if not opt.enabled:
-                self.say(f"You can't do that now: {opt.reason or 'not available'}.")
+            if picked.refused:
+                self.say(picked.refused)
                 return False
-            left = early_end(self.game, opt)
-            if left and self.confirm_end_turn:
-                title, body = early_end_question(opt, left)
+            if picked.question is not None:
+                title, body = picked.question
                 self.say(f"{title} {body} Type yes to go ahead, anything else to stay.")
-                self.asking = opt
+                self.asking = picked.option
                 return False
-            return self.take(opt.index)
+            return self.take(picked.option.index)
         if word in ("u", "undo"):
-            log = list(self.game.log)
-            if self.game.undo():
-                if log:
-                    self.redo.append(log[-1])
+            if self.session.undo():
+                self.unsaved = bool(self.session.autosave_problem)
                 self.say("Undone.")
                 self.say()
                 self.show()
@@ -194,14 +197,14 @@ class PlainGame:
                 self.say("There is nothing to undo.")
             return False
         if word == "redo":
-            if not self.redo or self.game.ended:
+            if not self.session.can_redo:
                 self.say("There is nothing to redo.")
                 return False
-            return self.take(self.redo[-1])
+            return self._play(self.session.redo)
         if word in ("s", "save"):
-            name = words[1] if len(words) > 1 else "quicksave"
+            name = words[1] if len(words) > 1 else QUICKSAVE
             try:
-                path = write_save(self.saves_dir, name, self.game)
+                path = self.session.save(name)
                 self.say(f"Saved to {path}.")
                 self.unsaved = False
             except SaveError as exc:
@@ -233,26 +236,28 @@ class PlainGame:
 
     def take(self, index: int) -> bool:
         """Take a choice, autosave and show what follows; True when the game has ended."""
-        log_before = len(self.game.log)
+        return self._play(lambda: self.session.choose(index))
+
+    def _play(self, step: Callable[[], object]) -> bool:
         try:
-            self.game.choose(index)
+            step()
         except ChoiceError as exc:
             self.say(f"You can't do that: {exc}.")
             return False
         except StoryRuntimeError as exc:
             self.say(f"The story has a fault and can't go on from here: {exc}")
             return False
-        if self.redo and self.redo[-1] == self.game.log[log_before]:
-            self.redo.pop()
-        else:
-            self.redo.clear()
-        self.autosave()
+        self.unsaved = bool(self.session.autosave_problem)
         self.say()
         self.show()
         if self.game.ended:
             self.finish()
             return True
         return False
+
+    def close(self) -> None:
+        """Keep what the profile learnt (the choices taken) on the way out."""
+        self.session.close()
 
 
 def _variable_line(var: Variable, value: object, indent: str) -> str:
@@ -351,8 +356,15 @@ def run_plain(game: Game, saves_dir: Path, stdin: IO[bytes], out: IO[str], watch
     ends with progress that could not be saved). With `watch`, the story in that folder is
     reloaded between prompts whenever its files change."""
     plain = PlainGame(game, saves_dir, out, watch=watch)
+    try:
+        return _play_lines(plain, stdin, out)
+    finally:
+        plain.close()
+
+
+def _play_lines(plain: PlainGame, stdin: IO[bytes], out: IO[str]) -> int:
     plain.show()
-    if game.ended:
+    if plain.game.ended:
         plain.finish()
         return 0
     out.write("> ")

@@ -1,7 +1,9 @@
 """The game being played, its saves and the profile: what the screens ask of the engine.
 
 No Textual here. The app gives the session a `notify` callback, which may be called from the
-autosave thread (the app makes that safe by posting a message).
+autosave thread (the app makes that safe by posting a message). Plain mode makes its session
+with `background=False`: autosaves are written at once, on the thread that plays, so what it
+says about them is always what happened.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .choices import choice_key
-from .engine import Ending, Game, Problem, SaveError, Story
+from .choices import KEYED, Offer, by_number, choice_key, offer
+from .engine import Ending, Game, Option, Problem, SaveError, Story
 from .engine.saves import (
     AUTOSAVE,
     QUICKSAVE,
@@ -30,6 +32,7 @@ from .engine.saves import (
     slot_path,
     write_save,
 )
+from .engine.textsafe import one_line
 from .profile import Profile, ProfileError
 
 if TYPE_CHECKING:
@@ -59,6 +62,8 @@ class Session:
         seed: int,
         story: Story | None = None,
         problems: list[Problem] | None = None,
+        *,
+        background: bool = True,
     ) -> None:
         self.story_dir = Path(story_dir)
         self.saves_dir = Path(saves_dir)
@@ -75,6 +80,8 @@ class Session:
         # How to run work that can wait: the app runs it after the next repaint, so an autosave
         # never delays showing the choice it saves. Without an app, at once.
         self.defer: Callable[[Callable[[], None]], object] = _now
+        # Whether autosaves are written by a worker thread (the app) or at once (plain mode).
+        self.background = background
         self._autosave_due = False
         self.autosave_problem = ""
         self._profile_warned = False
@@ -187,6 +194,19 @@ class Session:
         self.unread_endings = {e.character for e in ends if e.character is not None}
         return ends
 
+    def offer(self, option: Option) -> Offer:
+        """What taking `option` comes to, as the player's settings have it (see `choices.offer`)."""
+        assert self.game is not None
+        return offer(self.game, option, confirm_end_turn=bool(self.profile.setting("confirm_end_turn")))
+
+    def pick(self, number: int, keyed: int | None = KEYED) -> Offer | None:
+        """The choice a player typed the number of, as `offer` has it; None when no choice has
+        that number (or the game has ended). Past `keyed`, choices have no number (None for
+        plain mode, where every choice has one)."""
+        game = self.game
+        item = by_number(game, number, keyed) if game is not None and not game.ended else None
+        return self.offer(item.option) if item is not None else None
+
     def undo(self) -> bool:
         game = self.game
         if game is None or not game.can_undo:
@@ -293,10 +313,20 @@ class Session:
         return list_saves(self.saves_dir, self.story)
 
     def autosave(self) -> None:
-        """Save the current game in the background; failures are reported, play goes on."""
+        """Save the current game (in the background, unless the session was made without);
+        failures are reported, play goes on."""
         if self.game is not None and not self._autosave_due:
             self._autosave_due = True
             self.defer(self._autosave_now)
+
+    def autosave_now(self) -> bool:
+        """Autosave at once and wait until it is written; True if it was. A failure is reported
+        as any autosave's is, and `autosave_problem` says why."""
+        if self.game is None:
+            return False
+        self._autosave_now()
+        self.flush()
+        return not self.autosave_problem
 
     def _autosave_now(self) -> None:
         self._autosave_due = False
@@ -305,6 +335,9 @@ class Session:
             return
         # The state is copied here, on the caller's thread; only the disk work moves off it.
         data = save_data(game)
+        if not self.background:
+            self._write_autosave(data)
+            return
         with self._lock:
             if self._writer is None:
                 # Imported with the first autosave: the title screen never needs it.
@@ -316,18 +349,22 @@ class Session:
 
     def _write_autosave(self, data: dict[str, Any]) -> None:
         problem = ""
+        path = self.saves_dir / f"{AUTOSAVE}.json"
         try:
             path = slot_path(self.saves_dir, AUTOSAVE)
-            blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            atomic_write(path, blob)
+            # As every save is written: a number JSON can't hold would make it unreadable.
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            atomic_write(path, text.encode("utf-8"))
         except OSError as exc:
-            problem = f"couldn't autosave to {self.saves_dir}: {exc.strerror or exc}"
-        except (SaveError, ValueError, TypeError) as exc:
+            problem = f"couldn't save to {one_line(str(path))}: {exc.strerror or exc}"
+        except (SaveError, ValueError, TypeError, RecursionError) as exc:
             problem = f"couldn't autosave: {exc}"
         if problem != self.autosave_problem:
             self.autosave_problem = problem
             if problem:
-                self.notify(f"Autosave failed: {problem}. Play goes on.", "error")
+                self.notify(
+                    f"Autosave failed: {problem}. Play goes on, but your progress is not saved.", "error"
+                )
             else:
                 self.notify("Autosave is working again.", "information")
 

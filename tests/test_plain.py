@@ -136,3 +136,31 @@ def test_redo_in_plain_mode(tmp_path):
     assert plain.game.to_dict() == after
     plain.command("redo")
     assert "There is nothing to redo." in _said(out)
+
+
+def test_plain_mode_numbers_every_choice_past_the_apps_nine_keys(tmp_path):
+    from game.choices import KEYED
+
+    from .conftest import write_story
+
+    choices = "".join(f"      - {{text: Door {n}, goto: room{n}}}\n" for n in range(1, 12))
+    rooms = "".join(
+        f"  room{n}:\n    text: Room {n}.\n    ending: {{id: e{n}, title: Room {n}}}\n" for n in range(1, 12)
+    )
+    root = write_story(
+        tmp_path / "story",
+        {
+            "story.yaml": "id: doors\ntitle: Doors\nstart: main.start\n",
+            "main.yaml": f"nodes:\n  start:\n    text: Eleven doors.\n    choices:\n{choices}{rooms}",
+        },
+    )
+    game = Game(load_story(root, cache_dir=False), seed=1)
+    assert len(game.choices) > KEYED and [n for n, _o, _e in numbered(game)][KEYED:] == [0, 0]
+    out = io.StringIO()
+    plain = PlainGame(game, tmp_path / "saves", out)
+    plain.show()
+    assert "10. Door 10\n11. Door 11\n" in _said(out)
+    plain.command("12")
+    assert _said(out) == "Please type a number from 1 to 11.\n"
+    assert plain.command("11") is True
+    assert plain.game.ending is not None and plain.game.ending.id == "e11"

@@ -503,7 +503,7 @@ def format_playtest(r: Any, story: Story, root: Path, start: str | None, values:
                 f"    run {crash.run}, seed {crash.seed}, at {crash.node} after {_plural(crash.steps, 'choice')}: "
                 f"{crash.error}"
             )
-            keys = " ".join(map(str, crash.keys))
+            keys = " ".join(crash.typed)
             from_args = (f" --from {start}" if start else "") + set_note
             lines.append(
                 f"      replay: printf '{keys.replace(' ', chr(92) + 'n')}\\n' | iom play --plain --story {one_line(shlex.quote(str(root)))}"

@@ -266,6 +266,57 @@ def test_crashes_are_reported_with_what_reproduces_them_and_play_goes_on(tmp_pat
         assert sum(r.choice_counts.values()) == r.steps  # the failed choices are not counted
 
 
+HIDDEN_DOOR = {
+    "story.yaml": """
+        id: hidden-door
+        title: Hidden door
+        start: main.start
+        variables:
+          hours: {type: int, initial: 8, min: 0, max: 8, unit: hours}
+          day: {type: int, initial: 1, min: 1, max: 10}
+        turns:
+          counter: day
+          budget: hours
+          refill: 8
+          hub: main.start
+    """,
+    "main.yaml": """
+        nodes:
+          start:
+            hub: true
+            text: Day {day}.
+            choices:
+              - {text: Go home, goto: <end-turn>}
+              - {text: Locked door, cost: {hours: 9}, goto: start}
+              - {text: Knock, if: day > 1, goto: trap}
+          trap:
+            text: The floor gives way.
+            choices:
+              - {text: Climb out, if: day > 9, goto: start}
+    """,
+}
+
+
+def test_a_crash_replays_in_plain_mode_with_the_numbers_plain_mode_shows(tmp_path):
+    import io
+
+    from game.plain import run_plain
+
+    story = load_story(story_dir(tmp_path, HIDDEN_DOOR), cache_dir=False)
+    r = playtest(story, 50, seed=1, strategy="random")
+    assert r.crash_count
+    crash = min(r.crashes, key=lambda c: c.steps)
+    # Home on day 1, then knock on day 2. The locked door keeps number 1 though it can't be
+    # taken, going home comes last (2, then 3 once knocking is offered) and asks first with
+    # hours left.
+    assert crash.steps == 2 and crash.keys == [2, 2]
+    assert crash.typed == ["2", "yes", "2"]
+    out = io.StringIO()
+    lines = io.BytesIO("".join(f"{t}\n" for t in crash.typed).encode())
+    run_plain(Game(story, seed=crash.seed), tmp_path / "saves", lines, out)
+    assert f"The story has a fault and can't go on from here: {crash.error}" in out.getvalue()
+
+
 def test_cli_playtest_reports_crashes_without_a_traceback(tmp_path, capsys):
     root = story_dir(tmp_path, CRASHY)
     assert main(["playtest", str(root), "--runs", "100", "--strategy", "first"]) == 1

@@ -93,3 +93,10 @@ def test_plain_mode_shows_a_hostile_save_without_control_characters(story, tmp_p
     assert code == 0
     assert not UNSAFE.search(out)
     assert "\\x1b]52;c;ZXZpbA==\\x07" in out and "\\x1b]0;title\\x07go" in out
+
+
+def test_odd_digits_and_huge_numbers_get_the_prompt_not_a_traceback(story, tmp_path):
+    code, out = _play(Game(story, seed=1), tmp_path / "saves", "\u00b2\n" + "1" * 5000 + "\n\u0661\nquit\n")
+    assert code == 0 and "Traceback" not in out
+    assert out.count("Please type 1.") == 2  # "²" and the long number; "١" is a 1
+    assert "Saved. Goodbye." in out

@@ -12,8 +12,9 @@ from typing import Any
 @dataclass
 class Crash:
     """A run that hit an engine error, and what reproduces it: the game's seed and the choices
-    taken, as indices into `Game.choices` (`path`) and as what a player types in
-    `iom play --plain` (`keys`: the enabled choices numbered from 1)."""
+    taken, as indices into `Game.choices` (`path`), as the numbers a player types for them in
+    `iom play --plain` (`keys`, numbered as plain mode and the app number them), and as the
+    lines to type there (`typed`: the numbers, with a yes after each choice that asks first)."""
 
     run: int
     seed: int
@@ -22,6 +23,7 @@ class Crash:
     steps: int
     path: list[int] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
     reproduced: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,6 +35,7 @@ class Crash:
             "steps": self.steps,
             "path": list(self.path),
             "keys": list(self.keys),
+            "typed": list(self.typed),
             "reproduced": self.reproduced,
         }
 

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ...choices import number_of, offer
 from ...engine.errors import ChoiceError, StoryRuntimeError
 from ...engine.game import Game, checked_value
 from ...engine.story import Story
@@ -37,25 +38,30 @@ def run_seed(seed: int, run: int) -> int:
 
 def _uids_to_path(
     story: Story, seed: int, uids: list[int], start: str | None, values: Mapping[str, Any] | None
-) -> tuple[list[int], list[int], str | None]:
-    """Replay choices (by uid) in a real Game: (option indices, plain-mode keys, the error hit)."""
+) -> tuple[list[int], list[int], list[str], str | None]:
+    """Replay choices (by uid) in a real Game: (option indices, the numbers a player types for
+    them in plain mode, the lines typed there (a yes after each choice that asks first), the
+    error hit)."""
     path: list[int] = []
     keys: list[int] = []
+    typed: list[str] = []
     try:
         game = Game(story, seed, record=False, start=start, values=values)
         for uid in uids:
-            enabled = [o for o in game.options if o.enabled]
-            opt = next((o for o in enabled if o.choice.uid == uid), None)
+            opt = next((o for o in game.options if o.enabled and o.choice.uid == uid), None)
             if opt is None:
-                return path, keys, None
+                return path, keys, typed, None
             path.append(opt.index)
-            keys.append(enabled.index(opt) + 1)
+            keys.append(number_of(game, opt, keyed=None))
+            typed.append(str(keys[-1]))
+            if offer(game, opt, confirm_end_turn=True).question is not None:
+                typed.append("yes")
             game.choose(opt.index)
     except StoryRuntimeError as exc:
-        return path, keys, str(exc)
+        return path, keys, typed, str(exc)
     except Exception as exc:  # noqa: BLE001 - the error is the finding
-        return path, keys, f"{type(exc).__name__}: {exc}"
-    return path, keys, None
+        return path, keys, typed, f"{type(exc).__name__}: {exc}"
+    return path, keys, typed, None
 
 
 def playtest(
@@ -97,8 +103,8 @@ def playtest(
 def _explain(story: Story, crash: Crash, start: str | None, values: Mapping[str, Any] | None) -> None:
     """Fill in a crash's option indices and keys, and check that a real Game reproduces it."""
     uids = crash.path
-    path, keys, error = _uids_to_path(story, crash.seed, uids, start, values)
-    crash.path, crash.keys = path, keys
+    path, keys, typed, error = _uids_to_path(story, crash.seed, uids, start, values)
+    crash.path, crash.keys, crash.typed = path, keys, typed
     crash.reproduced = error is not None and len(path) == len(uids)
 
 

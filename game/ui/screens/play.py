@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...choices import by_number, choice_key, early_end, early_end_question, numbered
+from ...choices import Offer, by_number, choice_key, numbered
 from ...engine import ChoiceError, Ending, Game, Option, SaveError, StoryRuntimeError
 from ...engine.saves import QUICKSAVE
 from ..app import GameChanged
@@ -165,11 +165,14 @@ class PlayScreen(BackgroundOnly, Screen[None]):
         game = self.game
         if game is None or game.ended:
             return
-        if not option.enabled:
-            self.app.say(f"You can't do that now: {option.reason or 'not available'}.", "warning")
+        self._picked(game, self.app.session.offer(option))
+
+    def _picked(self, game: Game, picked: Offer) -> None:
+        option = picked.option
+        if picked.refused:
+            self.app.say(picked.refused, "warning")
             return
-        left = early_end(game, option)
-        if not left or not self.app.session.profile.setting("confirm_end_turn"):
+        if picked.question is None:
             self.take(option.index)
             return
         from .dialogs import ConfirmDialog
@@ -180,7 +183,7 @@ class PlayScreen(BackgroundOnly, Screen[None]):
                 # change lines of the choice stay.
                 self.call_after_refresh(self._take_if_still, game, option)
 
-        title, body = early_end_question(option, left)
+        title, body = picked.question
         self.app.push_screen(ConfirmDialog(title, body, yes="Yes, end it", no="Not yet", safe=True), answered)
 
     def _take_if_still(self, game: Game, option: Option) -> None:
@@ -250,9 +253,9 @@ class PlayScreen(BackgroundOnly, Screen[None]):
             if 1 <= n <= len(END_ACTIONS):
                 self.run_end_action(END_ACTIONS[n - 1][0])
             return
-        item = by_number(game, n)
-        if item is not None:
-            self.offer(item.option)
+        picked = self.app.session.pick(n)  # the number typed in plain mode is read the same way
+        if picked is not None:
+            self._picked(game, picked)
 
     def action_undo(self) -> None:
         if self.app.session.undo():
