@@ -479,10 +479,12 @@ class Game:
                     s.char_endings[char] = end.id
                     s.outcomes.append((s.turn, end.id))
             nav = node.nav
-            if nav == "goto":
+            if nav == "choices":
+                pass
+            elif nav == "goto":
                 target = node.goto
                 continue
-            if nav == "branch":
+            elif nav == "branch":
                 for cond, effects, out in node.outs:
                     if cond is None or cond(s):
                         if effects is not None:
@@ -490,7 +492,7 @@ class Game:
                         target = out
                         break
                 continue
-            if nav == "random":
+            elif nav == "random":
                 weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
                 pick = s.weighted(weights)
                 if pick < 0:
@@ -516,9 +518,21 @@ class Game:
         """Work out the choices on offer at `node`: for players, `options` (labels, costs, and
         the reason a disabled one can't be taken); for automated play, `opts` and `live`, the
         enabled ones' indices. Whether any can be taken."""
-        s = self.state
         if not self._present:
             return self._offer_to_machine(node)
+        s = self.state
+        plain = node.plain
+        if plain is not None and not node.is_hub:
+            # The commonest node: which choices are on offer decides everything shown, so the
+            # Options for each such set are made once (and never changed: they are shared).
+            on = tuple([ch for cond, ch in plain if cond is None or cond(s)])
+            shown = node.shown.get(on)
+            if shown is None:
+                shown = node.shown[on] = [
+                    Option(i, ch.const_text or "", True, "", "", ch, ch.ref) for i, ch in enumerate(on)
+                ]
+            s.options = shown
+            return bool(on)
         options: list[Option] = []
         enabled = False
         once_used = s.once_used
@@ -625,10 +639,8 @@ class Game:
         ev_count = s.ev_count
         turn = s.turn
         v = s.v
-        for row in self._plan.hub(node).events:
-            _ev, _ch, cond, no_reason, _cost, once, cooldown, at, g_slot, g_ok, _rng = row
-            if g_ok is not None and v[g_slot] not in g_ok:
-                continue
+        for row in self._plan.hub(node).offered.passing(v):
+            _ev, _ch, cond, no_reason, _cost, once, cooldown, at, _g_slot, _g_ok, _rng = row
             if at in ev_count and ev_count[at]:
                 if once:
                     continue
@@ -730,24 +742,14 @@ class Game:
             s.history.append((s.turn, tuple(v[slot] for slot in self.story.tracked)))
 
     def _diff(self, before: list[Any]) -> list[Notice]:
-        s = self.state
-        out = []
-        chars = {c.id: c.name for c in self.story.characters}
-        for var in self.story.variables:
-            old, new = before[var.slot], s.v[var.slot]
-            if old != new and var.display != "hidden" and var.slot not in self._quiet_slots():
-                out.append(
-                    Notice(
-                        chars.get(var.character) if var.character else None, var.label, old, new, var.better
-                    )
-                )
-        return out
-
-    def _quiet_slots(self) -> set[int]:
-        turns = self.story.turns
-        if turns is None:
-            return set()
-        return {s for s in (turns.counter, turns.budget) if s is not None}
+        v = self.state.v
+        if v == before:
+            return []
+        return [
+            Notice(who, label, before[slot], v[slot], better)
+            for slot, who, label, better in self._plan.noticed
+            if before[slot] != v[slot]
+        ]
 
     def _restore(self, snapshot: list[Any]) -> None:
         self.state.restore(snapshot)

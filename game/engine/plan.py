@@ -89,6 +89,16 @@ class Plan:
         self.lazy_nodes: list[bool | None] = [None] * n
         self._hubs: dict[int, HubPlan] = {}
         self._candidates: dict[int, Sieve] = {}
+        # The variables a change of which is a notice (e.g. "Becky: Trust +1"): shown ones, not
+        # the turn counter or the hours, as (slot, character's name, label, which way is better).
+        chars = {c.id: c.name for c in story.characters}
+        turns = story.turns
+        quiet = {turns.counter, turns.budget} if turns is not None else set()
+        self.noticed = tuple(
+            (var.slot, chars.get(var.character) if var.character else None, var.label, var.better)
+            for var in story.variables
+            if var.display != "hidden" and var.slot not in quiet
+        )
 
     def text_draws(self, index: int) -> Callable[[Any], None] | None:
         """A function making exactly the random draws that rendering a node's text makes."""
@@ -123,8 +133,8 @@ class Plan:
             if ir["hub"]["limit"] is not None:
                 return False
             for row in self.hub(node).events:
-                e = self.story.ir_node(row[0].node)["event"]
-                rows.append((e.get("if"), e["cost"], e["title"], e.get("reason")))
+                e = self.story.ir_event(row[0].node)
+                rows.append((e["if"], e["cost"], e["title"], e["reason"]))
         return not uses_randomness(rows)
 
     def candidates(self, node: Node) -> Sieve:
@@ -214,6 +224,8 @@ class HubPlan:
             if not ev.forced
         )
         self.guards = guards
+        # The offered events whose guards hold, by the guarded variables' values.
+        self.offered = Sieve(story, self.events, [(row[8], row[9]) for row in self.events])
         self.forced = tuple((ev, *guards[ev.node]) for ev in fits if ev.forced)
         self.sieve = Sieve(
             story,
@@ -226,7 +238,7 @@ class HubPlan:
         # What the forced events' conditions read, so that a hub visited again with all of it
         # unchanged (and no forced event fired since) is known to force nothing again. Only
         # where no condition draws random numbers.
-        trees = [story.ir_node(ev.node)["event"].get("if") for ev, _slot, _ok in self.forced]
+        trees = [story.ir_event(ev.node)["if"] for ev, _slot, _ok in self.forced]
         self.settled: Callable[[Any], Any] | None = None
         if self.forced and not uses_randomness(trees):
             reads: set[int] = set()
@@ -257,8 +269,8 @@ class HubPlan:
 
 
 def _offer_draws(story: Story, ev: Event) -> bool:
-    e = story.ir_node(ev.node)["event"]
-    return uses_randomness(e["title"]) or uses_randomness(e.get("reason"))
+    e = story.ir_event(ev.node)
+    return uses_randomness(e["title"]) or uses_randomness(e["reason"])
 
 
 class _Values:
@@ -282,14 +294,13 @@ def _domain(story: Story, slot: int) -> list[Any] | None:
 
 def _guard(story: Story, ev: Event) -> tuple[int, frozenset[Any] | None]:
     """(slot, the values for which the event's most selective guard holds), or (0, None)."""
-    ir = story.ir_node(ev.node)["event"]
-    if ir.get("if") is None or uses_randomness(
-        (ir.get("if"), ir["cost"], ir["title"], ir.get("reason"), ir["weight"])
-    ):
+    ir = story.ir_event(ev.node)
+    test = ir["if"]
+    if test is None or uses_randomness((test, ir["cost"], ir["title"], ir["reason"], ir["weight"])):
         return 0, None
     best: tuple[int, frozenset[Any] | None] = (0, None)
     best_share = 1.0
-    stack = [ir["if"]]
+    stack = [test]
     while stack:
         t = stack.pop()
         if t[0] == "and":

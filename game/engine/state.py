@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 from .errors import SaveError
@@ -440,7 +441,13 @@ class State:
     def snapshot(self) -> list[Any]:
         """What undo needs to come back here: see `undo` in the module's notes. Its trail (the
         nodes entered since) is `snapshot[TRAIL]`, for the game to fill in."""
-        return [keep(getattr(self, name)) for name, keep in _SNAP]
+        snap = list(_ALL(self))  # every field at once; then the containers copied, lists measured
+        for i in _COPIED:
+            snap[i] = snap[i].copy()
+        for i in _MEASURED:
+            snap[i] = len(snap[i])
+        snap[TRAIL] = []
+        return snap
 
     def restore(self, snap: list[Any]) -> None:
         """Come back to a snapshot (and to the visit counts before its trail)."""
@@ -499,28 +506,17 @@ def frozen(value: Any) -> Any:
     return value
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _new_trail(_value: Any) -> list[int]:
-    return []
-
-
 FIELD_NAMES = tuple(f.name for f in fields(State))
 KEYED = tuple(f.name for f in fields(State) if f.metadata.get("key", True))
 _UNDO = tuple((f.name, f.metadata.get("undo", "copy")) for f in fields(State))
-_KEEPERS: dict[str, Callable[[Any], Any]] = {
-    "copy": _copied,
-    "trail": _new_trail,
-    "append": len,
-    "same": _same,
-}
 # A snapshot copies containers (the fields made by a factory); a number or an ending is kept.
-_SNAP = tuple(
-    (f.name, _KEEPERS[kind] if kind != "copy" or f.default_factory is not MISSING else _same)
-    for f, (_name, kind) in zip(fields(State), _UNDO, strict=True)
+_ALL = attrgetter(*FIELD_NAMES)
+_COPIED = tuple(
+    i
+    for i, (f, (_name, kind)) in enumerate(zip(fields(State), _UNDO, strict=True))
+    if kind == "copy" and f.default_factory is not MISSING
 )
+_MEASURED = tuple(i for i, (_name, kind) in enumerate(_UNDO) if kind == "append")
 TRAIL = next(i for i, (_name, kind) in enumerate(_UNDO) if kind == "trail")
 _SAVED = tuple(
     (

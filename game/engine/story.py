@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import marshal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .expr import FLOAT, checked_mul, compile_expr, compile_test
+from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
 from .plan import uses_randomness
 
@@ -151,6 +152,8 @@ class Node:
         "event",
         "fallback",
         "offer",
+        "plain",
+        "shown",
     )
 
     def __init__(self) -> None:
@@ -176,6 +179,11 @@ class Node:
         # The choices unpacked for the play loop: (choice, condition, has no reason, cost, once,
         # uid, whether its label or reason draws random numbers).
         self.offer: tuple[tuple[Any, ...], ...] = ()
+        # When every choice is as simple as they come (a fixed label, perhaps a condition, no
+        # reason, cost or `once`): (condition, choice) pairs, and the Options made so far for
+        # each set of choices that were on offer together. Otherwise None.
+        self.plain: tuple[tuple[Fn | None, Choice], ...] | None = None
+        self.shown: dict[tuple[Choice, ...], list[Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +230,18 @@ class Story:
         """The compiled node at an index (compiled now if it never was)."""
         node = self.nodes[index]
         if node is None:
-            # Compiling makes many small objects that all live as long as the story: with the
-            # collector running, each compile pays for scans of everything else alive (4x and
-            # more on a large story). They hold no cycles worth collecting now.
+            # Compiling makes many small objects that all live as long as the story. Left to the
+            # collector, they are scanned again by every later full collection (which, as they
+            # pile up, comes more and more often): half of a first playthrough's time on a
+            # large story. So they go to the collector's permanent generation as they are made.
+            # (A freeze also keeps whatever else is young at that moment; it happens at most
+            # once per node per story, so that cost is bounded.)
             if gc.isenabled():
                 gc.disable()
                 try:
                     node = self.nodes[index] = self.compiler.node(index)
                 finally:
+                    gc.freeze()
                     gc.enable()
             else:
                 node = self.nodes[index] = self.compiler.node(index)
@@ -267,9 +279,14 @@ class Story:
         """The node with this full id (KeyError if there is none)."""
         return self.node_at(self.node_index[node_id])
 
-    def ir_node(self, index: int) -> dict[str, Any]:
+    def ir_node(self, index: int) -> IRNode:
         """The checked, uncompiled form of a node (for tools that inspect the whole story)."""
-        return self.compiler.ir_nodes[index]  # type: ignore[no-any-return]
+        node: IRNode = self.compiler.ir_nodes[index]
+        return node
+
+    def ir_event(self, index: int) -> IREvent:
+        """The checked, uncompiled event of an event node."""
+        return ir_event(self.compiler.ir_nodes[index])
 
     def ir_turns(self) -> dict[str, Any] | None:
         """The checked, uncompiled `turns` section, or None (for tools that inspect the story)."""
@@ -362,13 +379,91 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
                 append(p if is_text else p(st))  # type: ignore[operator,arg-type]
 
         return paragraphs_only
-    renderers = [_compile_text_item(item, node_index) for item in items]
+    renderers = []
+    at = 0
+    while at < len(items):
+        run = _keyed_run(items, at)
+        if run is not None:
+            slot, cases, at = run
+            renderers.append(_switch(slot, cases, node_index))
+        else:
+            renderers.append(_compile_text_item(items[at], node_index))
+            at += 1
 
     def render(st: Any, out: list[str]) -> None:
         for r in renderers:
             r(st, out)
 
     return render
+
+
+SWITCH_RUN = 4  # consecutive `if` paragraphs keyed on one variable that are worth a table
+
+
+def _keyed_run(items: list[Any], at: int) -> tuple[int, list[tuple[Any, Any, Any]], int] | None:
+    """A run of `if` items from `at` on, without `else`, each testing `x == <constant>` (alone
+    or in an `and`, without random draws) on the same variable x: (x's slot, each item's
+    (constant, the rest of its test or None, its text), where the run ends). At most one
+    constant can match, so only the items with that one need testing: the weekly paragraphs of
+    a hub become a table lookup instead of fifty tests."""
+    slot = None
+    cases: list[tuple[Any, Any, Any]] = []
+    end = at
+    while end < len(items):
+        item = items[end]
+        if item[0] != "if" or item[3] or uses_randomness(item[1]):
+            break
+        parts = _conjuncts(item[1])
+        key = next(
+            (
+                p
+                for p in parts
+                if p[0] == "cmp"
+                and p[1] == "=="
+                and p[2][0] == "var"
+                and p[3][0] in ("num", "str")
+                and (slot is None or p[2][1] == slot)
+            ),
+            None,
+        )
+        if key is None:
+            break
+        slot = key[2][1]
+        rest = [p for p in parts if p is not key]
+        test = None
+        for p in rest:
+            test = p if test is None else ("and", test, p)
+        cases.append((key[3][1], test, item[2]))
+        end += 1
+    if slot is None or len(cases) < SWITCH_RUN:
+        return None
+    return slot, cases, end
+
+
+def _conjuncts(tree: Any) -> list[Any]:
+    if tree[0] == "and":
+        return _conjuncts(tree[1]) + _conjuncts(tree[2])
+    return [tree]
+
+
+def _switch(
+    slot: int, cases: list[tuple[Any, Any, Any]], node_index: int
+) -> Callable[[Any, list[str]], None]:
+    table: dict[Any, list[tuple[Any, Any]]] = {}
+    for value, test, text in cases:
+        table.setdefault(value, []).append(
+            (None if test is None else compile_test(test), compile_text(text, node_index))
+        )
+
+    def switch(st: Any, out: list[str]) -> None:
+        found = table.get(st.v[slot])
+        if found is None:
+            return
+        for test, then in found:
+            if then is not None and (test is None or test(st)):
+                then(st, out)
+
+    return switch
 
 
 def _compile_text_item(item: Any, node_index: int) -> Callable[[Any, list[str]], None]:
@@ -552,7 +647,7 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
 MAX_CHOICES_PER_NODE = 1024
 
 
-def _choice_key(c: dict[str, Any], node_ids: tuple[str, ...]) -> str:
+def _choice_key(c: Mapping[str, Any], node_ids: tuple[str, ...]) -> str:
     """A key for a choice that survives reordering and insertion: its `id`, else a digest of
     its text and where it goes (so a changed label or target is a different choice)."""
     if c.get("id"):
@@ -597,7 +692,7 @@ class _Compiler:
         self.ir_turns: dict[str, Any] | None = None
         self.events: dict[int, Event] = {}
 
-    def choice(self, c: dict[str, Any], uid: int, text_key: str = "text") -> Choice:
+    def choice(self, c: Mapping[str, Any], uid: int, text_key: str = "text") -> Choice:
         variables = self.variables
         ch = Choice()
         ch.uid = uid
@@ -627,7 +722,9 @@ class _Compiler:
         node.character = None if n["character"] is None else self.characters[n["character"]].id
         node.text = compile_text(n["text"], index)
         node.effects = compile_effects(n["effects"], variables)
-        choices = [self.choice(c, choice_uid(index, i)) for i, c in enumerate(n["choices"]) if c]
+        made = [(self.choice(c, choice_uid(index, i)), c) for i, c in enumerate(n["choices"]) if c]
+        choices = [ch for ch, _c in made]
+        source = {ch.uid: c for ch, c in made}
         node.fallback = next((c for c in choices if c.fallback), None)
         node.choices = tuple(c for c in choices if not c.fallback)
         node.offer = tuple(
@@ -639,16 +736,16 @@ class _Compiler:
                 ch.once,
                 ch.uid,
                 (ch.const_text is None or ch.reason is not None)
-                and uses_randomness(
-                    (
-                        n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE]["text"],
-                        n["choices"][ch.uid - index * MAX_CHOICES_PER_NODE].get("reason"),
-                    )
-                ),
+                and uses_randomness((source[ch.uid]["text"], source[ch.uid]["reason"])),
             )
             for ch in node.choices
         )
-        keys = [_choice_key(c, self.node_ids) for c in n["choices"] if c and not c["fallback"]]
+        if all(
+            ch.const_text is not None and ch.reason is None and not ch.cost and not ch.once
+            for ch in node.choices
+        ):
+            node.plain = tuple((ch.cond, ch) for ch in node.choices)
+        keys = [_choice_key(c, self.node_ids) for _ch, c in made if not c["fallback"]]
         for c, key in zip(node.choices, _unique(keys), strict=True):
             c.ref = key  # saves find a choice by this, not by its place: authors reorder choices
         nav = n["nav"]
@@ -664,11 +761,12 @@ class _Compiler:
             )
         if n["ending"]:
             node.ending = self.endings[n["ending"]["id"]]
-        if n["hub"] is not None:
+        hub = n["hub"]
+        if hub is not None:
             node.is_hub = True
-            tags = n["hub"]["tags"]
+            tags = hub["tags"]
             node.hub_tags = frozenset(tags) if tags else None
-            node.hub_limit = n["hub"]["limit"]
+            node.hub_limit = hub["limit"]
         if n["event"] is not None:
             node.event = self.event(index)
         return node
@@ -677,7 +775,7 @@ class _Compiler:
         """The event of an event node: made once, whether or not its node was compiled yet."""
         ev = self.events.get(index)
         if ev is None:
-            e = self.ir_nodes[index]["event"]
+            e = ir_event(self.ir_nodes[index])
             ev = self.events[index] = Event(self._event_choice)
             ev.node = index
             ev.priority = e["priority"]
@@ -689,8 +787,16 @@ class _Compiler:
         return ev
 
     def _event_choice(self, ev: Event) -> Choice:
-        e = self.ir_nodes[ev.node]["event"]
+        e = ir_event(self.ir_nodes[ev.node])
         return self.choice(dict(e, goto=ev.node, once=False, fallback=False), -1 - ev.node, "title")
+
+
+def ir_event(node: IRNode) -> IREvent:
+    """A node's event, which the caller knows it has."""
+    event = node["event"]
+    if event is None:
+        raise ValueError(f"node '{node['id']}' is not an event")
+    return event
 
 
 class PackedNodes:
@@ -706,8 +812,9 @@ class PackedNodes:
     def __init__(self, blobs: list[bytes]) -> None:
         self._blobs = blobs
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return marshal.loads(self._blobs[index])  # type: ignore[no-any-return]
+    def __getitem__(self, index: int) -> IRNode:
+        node: IRNode = marshal.loads(self._blobs[index])
+        return node
 
     def __len__(self) -> int:
         return len(self._blobs)
