@@ -622,11 +622,11 @@ def _node_pos(story: Story, index: int) -> tuple[str, int, int]:
     return ir["file"], ir["line"], _NODE_COLUMNS.get((ir["file"], ir["line"]), 3)
 
 
-def _taker(story: Story, ranges: Ranges) -> Callable[[dict[str, Any]], bool]:
+def _taker(story: Story, ranges: Ranges) -> Callable[[Mapping[str, Any]], bool]:
     """Whether a choice (IR) could ever be taken, as far as the ranges tell."""
     budget_max = {var.slot: var.max for var in story.variables if var.type == "int"}
 
-    def can_take(c: dict[str, Any]) -> bool:
+    def can_take(c: Mapping[str, Any]) -> bool:
         if c.get("if") is not None and ranges.never_true(c["if"]):
             return False
         for slot, amount in c["cost"]:
@@ -740,13 +740,15 @@ def _reach(
         for c in ir["choices"]:
             if c and (prune is None or c["fallback"] or prune[1](c)):
                 stack.append(c["goto"])
-        if ir["hub"] is not None:
-            tags = ir["hub"]["tags"]
+        hub = ir["hub"]
+        if hub is not None:
+            tags = hub["tags"]
             for e in events:
-                event = story.ir_node(e)["event"]
+                event = story.ir_event(e)
                 if tags and not (event["tags"] and set(tags) & set(event["tags"])):
                     continue
-                if prune is not None and event.get("if") is not None and prune[0].never_true(event["if"]):
+                test = event["if"]
+                if prune is not None and test is not None and prune[0].never_true(test):
                     continue
                 stack.append(e)
     return reach
@@ -801,11 +803,7 @@ def _declaration_positions(files: list[tuple[str, bytes]]) -> dict[str, tuple[st
 
 def _unoffered_events(story: Story) -> list[Problem]:
     out: list[Problem] = []
-    hub_tags = [
-        story.ir_node(i)["hub"]["tags"]
-        for i in range(len(story.node_ids))
-        if story.ir_node(i)["hub"] is not None
-    ]
+    hub_tags = [hub["tags"] for _i, ir in nodes(story) if (hub := ir["hub"]) is not None]
     if not hub_tags:
         return out  # the loader already says the story has no hub
     for i, ir in nodes(story):

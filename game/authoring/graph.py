@@ -7,6 +7,7 @@ dotted edges, and `<hub>` / `<end-turn>` are small nodes of their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,7 @@ def _cost(cost: Any, story: Story) -> str:
     return ", ".join(f"{unparse(amount, story)} {story.variables[slot].unit}" for slot, amount in cost)
 
 
-def _choice_label(c: dict[str, Any], story: Story, text_key: str = "text") -> str:
+def _choice_label(c: Mapping[str, Any], story: Story, text_key: str = "text") -> str:
     lines = [_short(template_text(c[text_key], story)) or "(fallback)"]
     if c.get("if") is not None:
         lines.append(_short(f"if {unparse(c['if'], story)}"))
@@ -158,7 +159,8 @@ def build_map(story: Story, scene: str | None = None) -> StoryMap:
     # it that offer the map's events.
     chosen_ids = {i for i, _ir in chosen}
     for h in hubs:
-        tags = story.ir_node(h)["hub"]["tags"]
+        hub = story.ir_node(h)["hub"]
+        tags = hub["tags"] if hub is not None else None
         for e_index, e_ir in nodes(story):
             event = e_ir["event"]
             if event is None or (h not in chosen_ids and e_index not in chosen_ids):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..engine.ir import IRNode
 from ..engine.story import END_TURN, HUB, Story
 
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7}
@@ -83,7 +84,7 @@ def target_name(target: int, story: Story) -> str:
     return story.node_ids[target]
 
 
-def nodes(story: Story) -> Iterator[tuple[int, dict[str, Any]]]:
+def nodes(story: Story) -> Iterator[tuple[int, IRNode]]:
     """(index, IR) of every node, in story order."""
     for i in range(len(story.node_ids)):
         yield i, story.ir_node(i)

@@ -7,6 +7,7 @@ texts, reasons and event titles; an interpolation such as {becky.name} counts as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ class StoryStats:
         return out
 
 
-def node_tally(ir: dict[str, Any]) -> Tally:
+def node_tally(ir: Mapping[str, Any]) -> Tally:
     """The counts for one node."""
     t = Tally(nodes=1)
     t.words = text_words(ir["text"])

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from .errors import StoryRuntimeError
+from .ir import Expr
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
@@ -801,55 +802,50 @@ def compile_test(tree: Any, draws: bool | None = None) -> Fn:
     return every_then
 
 
-def compile_expr(tree: Any) -> Fn:
+def compile_expr(tree: Expr) -> Fn:
     """Turn a parsed expression into a function of the game state."""
-    kind = tree[0]
-    if kind in ("num", "str"):
-        value = tree[1]
-        return lambda st: value
-    if kind == "var":
-        slot = tree[1]
-        return lambda st: st.v[slot]
-    if kind == "turn":
-        return lambda st: st.turn
-    if kind == "visited":
-        index = tree[1]
-        return lambda st: st.visits[index]
-    if kind == "ended":
-        char = tree[1]
-        return lambda st: char in st.char_endings
-    if kind == "not":
-        inner = compile_expr(tree[1])
-        return lambda st: not inner(st)
-    if kind == "neg":
-        inner = compile_expr(tree[1])
-        return lambda st: -inner(st)
-    if kind == "and":
-        fused = _fused_and(tree)
-        if fused is not None:
-            return fused
-        a, b = compile_expr(tree[1]), compile_expr(tree[2])
-        return lambda st: a(st) and b(st)
-    if kind == "or":
-        a, b = compile_expr(tree[1]), compile_expr(tree[2])
-        return lambda st: a(st) or b(st)
-    if kind == "cmp":
-        op, left, right = tree[1], tree[2], tree[3]
-        if left[0] == "var" and right[0] in ("num", "str"):
-            return _cmp_var_const(op, left[1], right[1])
-        f = _CMP[op]
-        a, b = compile_expr(left), compile_expr(right)
-        return lambda st: f(a(st), b(st))
-    if kind == "bin":
-        fast = _arithmetic(tree[1], tree[2], tree[3])
-        if fast is not None:
-            return fast
-        f = _BIN[tree[1]]
-        a, b = compile_expr(tree[2]), compile_expr(tree[3])
-        return lambda st: f(a(st), b(st))
-    if kind == "call":
-        return _compile_call(tree[1], tree[2:])
-    raise ValueError(f"unknown expression node {kind!r}")
+    match tree:
+        case ("num" | "str", value):
+            return lambda st: value
+        case ("var", slot):
+            return lambda st: st.v[slot]
+        case ("turn",):
+            return lambda st: st.turn
+        case ("visited", index):
+            return lambda st: st.visits[index]
+        case ("ended", char):
+            return lambda st: char in st.char_endings
+        case ("not", inner_tree):
+            inner = compile_expr(inner_tree)
+            return lambda st: not inner(st)
+        case ("neg", inner_tree):
+            inner = compile_expr(inner_tree)
+            return lambda st: -inner(st)
+        case ("and", left, right):
+            fused = _fused_and(tree)
+            if fused is not None:
+                return fused
+            a, b = compile_expr(left), compile_expr(right)
+            return lambda st: a(st) and b(st)
+        case ("or", left, right):
+            a, b = compile_expr(left), compile_expr(right)
+            return lambda st: a(st) or b(st)
+        case ("cmp", op, ("var", slot), ("num" | "str", value)):
+            return _cmp_var_const(op, slot, value)
+        case ("cmp", op, left, right):
+            f = _CMP[op]
+            a, b = compile_expr(left), compile_expr(right)
+            return lambda st: f(a(st), b(st))
+        case ("bin", op, left, right):
+            fast = _arithmetic(op, left, right)
+            if fast is not None:
+                return fast
+            f = _BIN[op]
+            a, b = compile_expr(left), compile_expr(right)
+            return lambda st: f(a(st), b(st))
+        case ("call", name, *args):
+            return _compile_call(name, args)
+    raise ValueError(f"unknown expression node {tree[0]!r}")
 
 
 def _arithmetic(op: str, left: Any, right: Any) -> Fn | None:

@@ -19,6 +19,7 @@ from . import expr as ex
 from . import yamlsrc
 from .errors import Problem
 from .files import kind_of
+from .ir import IRChoice, IREnding, IREvent, IRHub, IRNode
 from .yamlsrc import Map, Seq, YamlProblem
 
 HUB, END_TURN = -1, -2
@@ -709,9 +710,9 @@ class _Builder:
     # -- nodes ----------------------------------------------------------------------------
     def _node(
         self, src: _Source, parent: Map, name: str, body: Any, full: str, scene: str, char: int | None
-    ) -> dict[str, Any]:
+    ) -> IRNode:
         line, col = src.at_key(parent, name)
-        node: dict[str, Any] = {
+        node: IRNode = {
             "id": full,
             "scene": scene,
             "file": src.rel,
@@ -1007,7 +1008,7 @@ class _Builder:
             out.append((info.slot, self._expr(src, cost, name, numeric=True)))
         return out
 
-    def _condition(self, src: _Source, m: Map, out: dict[str, Any]) -> None:
+    def _condition(self, src: _Source, m: Map, out: IRChoice | IREvent) -> None:
         out["if"] = self._expr(src, m, "if", boolean=True) if "if" in m else None
         out["reason"] = None
         if "reason" in m and src.want(m, "reason", (str,), "'reason'"):
@@ -1015,16 +1016,18 @@ class _Builder:
                 src.error(*src.at_key(m, "reason"), "'reason' only makes sense with 'if'")
             out["reason"] = self._template(src, m, "reason", m["reason"])
 
-    def _choice(self, src: _Source, seq: Seq, i: int) -> dict[str, Any] | None:
+    def _choice(self, src: _Source, seq: Seq, i: int) -> IRChoice | None:
         m = seq[i]
         line, col, _ = src.at_value(seq, i)
         if not isinstance(m, Map):
             src.error(line, col, f"a choice must be a mapping with 'text' and 'goto', not {_type_name(m)}")
             return None
         src.check_keys(m, CHOICE_KEYS, "a choice", required=("goto",))
-        choice: dict[str, Any] = {
+        choice: IRChoice = {
             "line": line,
             "text": ("",),
+            "if": None,
+            "reason": None,
             "cost": [],
             "effects": None,
             "goto": 0,
@@ -1104,12 +1107,12 @@ class _Builder:
             )
         return out
 
-    def _ending(self, src: _Source, m: Map, key: str) -> dict[str, Any] | None:
+    def _ending(self, src: _Source, m: Map, key: str) -> IREnding | None:
         if not src.want(m, key, (Map,), "'ending'"):
             return None
         e = m[key]
         src.check_keys(e, ENDING_KEYS, "an ending", required=("id", "title"))
-        out: dict[str, Any] = {"id": "", "title": "", "category": "", "character": None}
+        out: IREnding = {"id": "", "title": "", "category": "", "character": None}
         for k in ("id", "title", "category"):
             if k in e and src.want(e, k, (str,), f"'ending.{k}'"):
                 out[k] = e[k]
@@ -1134,7 +1137,7 @@ class _Builder:
             return None
         return [t for i, t in enumerate(m["tags"]) if src.want(m["tags"], i, (str,), "a tag")]
 
-    def _hub(self, src: _Source, body: Map) -> dict[str, Any] | None:
+    def _hub(self, src: _Source, body: Map) -> IRHub | None:
         value = body["hub"]
         if value is True:
             return {"tags": None, "limit": None}
@@ -1150,13 +1153,15 @@ class _Builder:
                 src.error(*src.at_value(value, "limit")[:2], "'hub.limit' must be at least 1")
         return {"tags": self._tags(src, value), "limit": limit}
 
-    def _event(self, src: _Source, body: Map) -> dict[str, Any] | None:
+    def _event(self, src: _Source, body: Map) -> IREvent | None:
         if not src.want(body, "event", (Map,), "'event'"):
             return None
         m = body["event"]
         src.check_keys(m, EVENT_KEYS, "an event", required=("title",))
-        event: dict[str, Any] = {
+        event: IREvent = {
             "title": ("",),
+            "if": None,
+            "reason": None,
             "cost": [],
             "priority": 0,
             "weight": ("num", 1),
@@ -1175,9 +1180,10 @@ class _Builder:
                 event[key] = m[key]
         if "weight" in m:
             event["weight"] = self._expr(src, m, "weight", numeric=True)
-        for key in ("once", "forced"):
-            if key in m and src.want(m, key, (bool,), f"'event.{key}'"):
-                event[key] = m[key]
+        if "once" in m and src.want(m, "once", (bool,), "'event.once'"):
+            event["once"] = m["once"]
+        if "forced" in m and src.want(m, "forced", (bool,), "'event.forced'"):
+            event["forced"] = m["forced"]
         event["tags"] = self._tags(src, m)
         return event
 
