@@ -65,6 +65,7 @@ def prepare(peers: Path, work: Path, nodes: int) -> Path:
             ],
             cwd=work,
             check=True,
+            capture_output=True,
         )
     if not (story / "story.ink.json").exists():
         subprocess.run(

@@ -119,6 +119,8 @@ class Game:
         self._lazy = lazy
         self.trace: list[int] | None = [] if trace else None
         self._plan = plan_for(story)
+        # A player's choice with nothing to record takes the shortest way through `choose`.
+        self._quick = text and not self.record
         self._undo: deque[list[Any]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
@@ -249,21 +251,21 @@ class Game:
     # -- playing -------------------------------------------------------------------------
     def choose(self, index: int) -> None:
         """Take choice `index` of `choices`; raises ChoiceError if it can't be taken."""
-        if not self._present:
-            if self.state.ending is not None:
-                raise ChoiceError("the story has ended")
-            if index not in self.state.live:
-                raise ChoiceError(f"choice {index + 1} can't be taken now")
-            self.take(index)
-            return
         s = self.state
-        if not self.record and s.ending is None and 0 <= index < len(s.options):
+        if self._quick and s.ending is None and 0 <= index < len(s.options):
             opt = s.options[index]
             if opt.enabled:  # no undo, transcript or notices to keep
                 s.log.append(index)
                 s.passage = []
                 self._take(opt.choice)
                 return
+        if not self._present:
+            if s.ending is not None:
+                raise ChoiceError("the story has ended")
+            if index not in s.live:
+                raise ChoiceError(f"choice {index + 1} can't be taken now")
+            self.take(index)
+            return
         if s.ending is not None:
             raise ChoiceError("the story has ended")
         if not 0 <= index < len(s.options):
@@ -378,14 +380,15 @@ class Game:
 
     def _take(self, ch: Choice) -> None:
         s = self.state
-        if ch.cost:
-            self._pay(ch)
-        if ch.once:
-            s.once_used.add(ch.uid)
-        ev = ch.event
-        if ev is not None:
-            s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
-            s.ev_last[ev.node] = s.turn
+        if ch.cost or ch.once or ch.event is not None:
+            if ch.cost:
+                self._pay(ch)
+            if ch.once:
+                s.once_used.add(ch.uid)
+            ev = ch.event
+            if ev is not None:
+                s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
+                s.ev_last[ev.node] = s.turn
         if ch.effects is not None:
             ch.effects(s)
         self._run(ch.target)
@@ -398,9 +401,9 @@ class Game:
         nodes = story.nodes
         visits = s.visits
         present = self._present
+        record = self.record
         draws = self._draws
         plan = self._plan
-        text_draws = plan.text  # per node: the draws its text makes, None, or not worked out yet
         lazy = plan.lazy_nodes if self._lazy else None
         trace = self.trace
         trail = self._trail
@@ -455,10 +458,10 @@ class Game:
                 if node.text is not None:
                     before = len(s.passage)
                     node.text(s, s.passage)
-                    if self.record:
+                    if record:
                         s.transcript.extend(("text", p) for p in s.passage[before:])
             elif draws:
-                draw = text_draws[target]
+                draw = plan.text[target]  # the draws the node's text makes, or None, or UNKNOWN
                 if draw is not None:
                     if draw is UNKNOWN:
                         draw = plan.text_draws(target)
@@ -525,7 +528,11 @@ class Game:
         if plain is not None and not node.is_hub:
             # The commonest node: which choices are on offer decides everything shown, so the
             # Options for each such set are made once (and never changed: they are shared).
-            on = tuple([ch for cond, ch in plain if cond is None or cond(s)])
+            passing = []
+            for cond, ch in plain:
+                if cond is None or cond(s):
+                    passing.append(ch)
+            on = tuple(passing)
             shown = node.shown.get(on)
             if shown is None:
                 shown = node.shown[on] = [
