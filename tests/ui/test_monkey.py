@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from textual import events
 
 from game.ui.app import StraightApp
@@ -119,6 +120,7 @@ async def _monkey(
     return done
 
 
+@pytest.mark.heavy
 async def test_monkey_on_the_test_story(build):
     done = await _monkey(build, UI_STORY, seed=20140407, events_wanted=2000)
     assert done == 2000
