@@ -8,6 +8,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STORIES = Path(__file__).resolve().parent / "stories"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few tests that take tens of seconds run first, so that parallel workers
+    (pytest-xdist) share out the many short ones after them and finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path, monkeypatch):
     """Never touch the real saves or the user's cache from tests."""

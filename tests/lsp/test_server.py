@@ -19,7 +19,8 @@ from game.authoring.analysis import check_story
 
 from .conftest import SHIPPED, find, inside
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# One server per module; in a parallel run (pytest-xdist --dist loadgroup) one worker runs them all.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("lsp-server")]
 
 SHIPPED_HOUSING = SHIPPED / "becky" / "housing.yaml"
 

@@ -169,3 +169,28 @@ async def test_loading_an_older_save_says_that_continue_will_resume_it(build, sa
         await pilot.pause()
         assert screen_name(app) == "TitleScreen"
         assert app.screen.autosave is not None and app.screen.autosave.log == early
+
+
+async def test_a_load_screen_behind_a_dialog_is_not_closed_in_the_dialogs_place(build, saves):
+    """A choice of save that reaches the list after a dialog has opened over it (keys in a
+    burst) does nothing: it neither closes the dialog nor gives the load screen's answer."""
+    from game.ui.screens.dialogs import ConfirmDialog, close
+
+    app = build()
+    async with app.run_test(size=SIZE) as pilot:
+        await new_game(pilot)
+        await pilot.press("1")
+        app.session.flush()
+        await pilot.press("l")
+        await settle(pilot)
+        load = app.screen
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmDialog("Delete 'autosave'?", "It can't be undone."), answers.append)
+        await pilot.pause()
+        close(load, AUTOSAVE)
+        await settle(pilot)
+        assert screen_name(app) == "ConfirmDialog"
+        assert app.screen_stack[-2] is load and answers == []
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is load and answers == [False]

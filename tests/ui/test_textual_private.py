@@ -51,10 +51,29 @@ def test_the_environment_turns_it_off(monkeypatch, value):
     assert textual_private._enabled_by_default()
 
 
-def test_the_snapshots_are_the_same_with_only_the_public_api():
-    env = dict(os.environ, IOM_TEXTUAL_PRIVATE="0")
+@pytest.mark.heavy
+def test_the_snapshots_are_the_same_with_only_the_public_api(tmp_path):
+    # A run of its own: not a worker of this one when the suite runs in parallel (pytest-xdist),
+    # so the snapshot plugins check every snapshot file is used, and report to their own places.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST_XDIST_") and k != "TEXTUAL_SNAPSHOT_TEMPDIR"
+    }
+    env["IOM_TEXTUAL_PRIVATE"] = "0"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "tests/ui/test_snapshots.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            "--snapshot-report",
+            str(tmp_path / "snapshot_report.html"),
+            "tests/ui/test_snapshots.py",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WAIT = 30.0  # seconds: generous, for a shared machine; nothing here is a timing assertion
+# In a parallel run (pytest-xdist --dist loadgroup) these tests share one worker and one browser.
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 def _missing(what: str) -> None:

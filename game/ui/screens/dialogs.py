@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 
 def close(screen: Screen[Any], result: Any = None) -> None:
-    """Dismiss a screen once: a burst of keys or clicks can ask twice before it has gone."""
-    if screen.is_current:
+    """Dismiss a screen once: a burst of keys or clicks can ask twice before it has gone. Only
+    the screen in front: one behind a dialog (Textual counts it as current, as it shows through)
+    would pop the dialog in its place and keep its own answer, which it would then give twice."""
+    if screen.app.screen is screen:
         screen.dismiss(result)
 
 
