@@ -710,9 +710,11 @@ def compile_test(tree: Any, draws: bool | None = None) -> Fn:
     function returns something just as true or false, sooner. Without random draws, the order
     in which parts of an `and` are tested can't change anything, so one-variable tests go first
     and run as C calls on the value. (`draws`: whether the tree draws, if known.)"""
+    kind = tree[0]
+    if kind == "cmp" and tree[2][0] == "var" and tree[3][0] in ("num", "str"):
+        return _cmp_var_const(tree[1], tree[2][1], tree[3][1])  # the commonest test of all
     if draws is None:
         draws = _draws(tree)
-    kind = tree[0]
     if kind == "not":
         inner = tree[1]
         if inner[0] == "var":

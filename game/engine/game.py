@@ -536,7 +536,7 @@ class Game:
             shown = node.shown.get(on)
             if shown is None:
                 shown = node.shown[on] = [
-                    Option(i, ch.const_text or "", True, "", "", ch, ch.ref) for i, ch in enumerate(on)
+                    Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
                 ]
             s.options = shown
             return bool(on)
@@ -558,12 +558,15 @@ class Game:
             index = len(options)
             text = ch.const_text
             if text is None:
-                opt = Option(index, ch.text(s), True, "", "", ch, ch.ref)
+                opt = Option(index, ch.text(s), True, "", "", ch)
             else:
                 # Nothing about this option can differ between visits, so it is made once.
-                opt = ch.shown.get(index)
+                made = ch.shown
+                if made is None:
+                    made = ch.shown = {}
+                opt = made.get(index)
                 if opt is None:
-                    opt = ch.shown[index] = Option(index, text, True, "", "", ch, ch.ref)
+                    opt = made[index] = Option(index, text, True, "", "", ch)
             enabled = True
             options.append(opt)
         if node.is_hub:
@@ -636,7 +639,7 @@ class Game:
                     enabled = False
                     reason = f"Needs {amount:g} {unit}; {s.v[slot]} left"
             cost = ", ".join(parts)
-        return Option(index, ch.text(s), enabled, reason, cost, ch, ch.ref)
+        return Option(index, ch.text(s), enabled, reason, cost, ch)
 
     def _hub_events(self, node: Node) -> list[Any]:
         """The events a hub offers now (its plan's rows): not used up, not cooling down, their

@@ -45,18 +45,20 @@ class Chance(Protocol):
 class Option:
     """One choice as the player sees it now."""
 
-    __slots__ = ("index", "text", "enabled", "reason", "cost", "choice", "ref")
+    __slots__ = ("index", "text", "enabled", "reason", "cost", "choice")
 
-    def __init__(
-        self, index: int, text: str, enabled: bool, reason: str, cost: str, choice: Choice, ref: str
-    ) -> None:
+    def __init__(self, index: int, text: str, enabled: bool, reason: str, cost: str, choice: Choice) -> None:
         self.index = index
         self.text = text
         self.enabled = enabled
         self.reason = reason
         self.cost = cost
         self.choice = choice
-        self.ref = ref
+
+    @property
+    def ref(self) -> str:
+        """The choice's key (see `Choice.ref`): how a save finds it again."""
+        return self.choice.ref
 
     def __repr__(self) -> str:
         flag = "" if self.enabled else f" (disabled: {self.reason})"
@@ -253,7 +255,7 @@ def _load_options(story: Story, data: dict[str, Any], s: State) -> list[Option]:
         ch = _find_choice(story, node, by_key, key, text)
         if ch is not None:
             options.append(
-                Option(len(options), text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch, ch.ref)
+                Option(len(options), text, bool(o["enabled"]), str(o["reason"]), str(o["cost"]), ch)
             )
     return options
 

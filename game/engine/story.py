@@ -82,8 +82,10 @@ class Choice:
         "once",
         "fallback",
         "event",
-        "ref",
         "shown",
+        "_ref",
+        "_key",
+        "_siblings",
     )
 
     def __init__(self) -> None:
@@ -97,9 +99,32 @@ class Choice:
         self.once = False
         self.fallback = False
         self.event: Event | None = None
-        self.ref = ""
         self.const_text: str | None = None  # set when the text has no {interpolation}
-        self.shown: dict[int, Any] = {}  # reusable Option objects for an always-enabled choice
+        self.shown: dict[int, Any] | None = None  # reusable Option objects for an always-enabled choice
+        self._ref: str | None = ""
+        # What the key is made from (its id, or its text and where it goes), and the node's
+        # other choices (two identical ones are told apart by their order).
+        self._key: tuple[Any, ...] = ()
+        self._siblings: tuple[Choice, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """The choice's key, which saves record it by: "c:<id>" from its `id`, else "c:~" and a
+        digest of its text and where it goes; "e:<node>" for an event. Worked out when first
+        asked for (saving needs it; playing doesn't)."""
+        ref = self._ref
+        if ref is None:
+            for ch, key in zip(
+                self._siblings, _unique([_choice_key(*c._key) for c in self._siblings]), strict=True
+            ):
+                ch._ref = key
+            ref = self._ref
+            assert ref is not None
+        return ref
+
+    @ref.setter
+    def ref(self, value: str) -> None:
+        self._ref = value
 
 
 class Event:
@@ -647,14 +672,13 @@ def _compile_stmt(stmt: Any, variables: tuple[Variable, ...]) -> Effect:
 MAX_CHOICES_PER_NODE = 1024
 
 
-def _choice_key(c: Mapping[str, Any], node_ids: tuple[str, ...]) -> str:
+def _choice_key(choice_id: str | None, text: tuple[Any, ...], target: int, node_ids: tuple[str, ...]) -> str:
     """A key for a choice that survives reordering and insertion: its `id`, else a digest of
     its text and where it goes (so a changed label or target is a different choice)."""
-    if c.get("id"):
-        return f"c:{c['id']}"
-    target = c.get("goto", 0)
+    if choice_id:
+        return f"c:{choice_id}"
     where = node_ids[target] if target >= 0 else {HUB: "<hub>", END_TURN: "<end-turn>"}.get(target, "?")
-    digest = hashlib.blake2b(repr((c["text"], where)).encode("utf-8", "surrogatepass"), digest_size=6)
+    digest = hashlib.blake2b(repr((text, where)).encode("utf-8", "surrogatepass"), digest_size=6)
     return f"c:~{digest.hexdigest()}"
 
 
@@ -693,20 +717,30 @@ class _Compiler:
         self.events: dict[int, Event] = {}
 
     def choice(self, c: Mapping[str, Any], uid: int, text_key: str = "text") -> Choice:
-        variables = self.variables
-        ch = Choice()
+        # Every slot set once, here (no defaults first): this runs for every choice compiled.
+        ch = Choice.__new__(Choice)
+        text = c[text_key]
         ch.uid = uid
-        ch.text = compile_template(c[text_key])
-        if all(isinstance(p, str) for p in c[text_key]):
-            ch.const_text = "".join(c[text_key])
-        ch.cond = compile_test(c["if"]) if c.get("if") is not None else None
-        ch.reason = compile_template(c["reason"]) if c.get("reason") is not None else None
-        ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"])
-        ch.effects = compile_effects(c.get("effects"), variables)
+        ch.text = compile_template(text)
+        ch.const_text = "".join(text) if all(type(p) is str for p in text) else None
+        test = c.get("if")
+        ch.cond = compile_test(test) if test is not None else None
+        reason = c.get("reason")
+        ch.reason = compile_template(reason) if reason is not None else None
+        ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"]) if c["cost"] else ()
+        ch.effects = compile_effects(c.get("effects"), self.variables)
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
-        ch.ref = f"e:{self.node_ids[-1 - uid]}" if uid < 0 else ""
+        ch.event = None
+        ch.shown = None
+        ch._siblings = ()
+        if uid < 0:
+            ch._ref = f"e:{self.node_ids[-1 - uid]}"
+            ch._key = ()
+        else:
+            ch._ref = None  # worked out when first asked for, with the node's other choices
+            ch._key = (c.get("id"), text, ch.target, self.node_ids)
         return ch
 
     def node(self, index: int) -> Node:
@@ -745,9 +779,8 @@ class _Compiler:
             for ch in node.choices
         ):
             node.plain = tuple((ch.cond, ch) for ch in node.choices)
-        keys = [_choice_key(c, self.node_ids) for _ch, c in made if not c["fallback"]]
-        for c, key in zip(node.choices, _unique(keys), strict=True):
-            c.ref = key  # saves find a choice by this, not by its place: authors reorder choices
+        for ch in node.choices:
+            ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
         nav = n["nav"]
         node.nav = nav[0]
         if nav[0] == "goto":
