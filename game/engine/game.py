@@ -19,6 +19,7 @@ from .story import HUB, Choice, Ending, Node, Story
 __all__ = ["STATE_VERSION", "Chance", "Game", "Notice", "Option", "State"]
 
 MAX_AUTO_STEPS = 10_000
+MAX_REMEMBERED = 256  # combinations of values a node remembers the choices on offer for
 UNDO_LIMIT = 200
 
 
@@ -528,6 +529,14 @@ class Game:
         if plain is not None and not node.is_hub:
             # The commonest node: which choices are on offer decides everything shown, so the
             # Options for each such set are made once (and never changed: they are shared).
+            # Where the conditions read only variables, their values find the set directly.
+            key_of = node.plain_key
+            if key_of is not None:
+                values = key_of(s.v)
+                known = node.by_values.get(values)
+                if known is not None:
+                    s.options = known
+                    return bool(known)
             passing = []
             for cond, ch in plain:
                 if cond is None or cond(s):
@@ -539,6 +548,8 @@ class Game:
                     Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
                 ]
             s.options = shown
+            if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
+                node.by_values[values] = shown
             return bool(on)
         options: list[Option] = []
         enabled = False

@@ -7,12 +7,13 @@ import hashlib
 import marshal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .expr import FLOAT, checked_mul, compile_expr, compile_test
 from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
-from .plan import uses_randomness
+from .plan import expr_nodes, uses_randomness
 
 Fn = Callable[[Any], Any]
 Effect = Callable[[Any], None]
@@ -179,6 +180,8 @@ class Node:
         "offer",
         "plain",
         "shown",
+        "plain_key",
+        "by_values",
     )
 
     def __init__(self) -> None:
@@ -209,6 +212,10 @@ class Node:
         # each set of choices that were on offer together. Otherwise None.
         self.plain: tuple[tuple[Fn | None, Choice], ...] | None = None
         self.shown: dict[tuple[Choice, ...], list[Any]] = {}
+        # When the plain choices' conditions read only variables: those variables' values (a
+        # C-level getter), and the Options for each combination of them seen so far.
+        self.plain_key: Callable[[list[Any]], Any] | None = None
+        self.by_values: dict[Any, list[Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +430,22 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
 
 
 SWITCH_RUN = 4  # consecutive `if` paragraphs keyed on one variable that are worth a table
+
+
+def _values_read(tests: list[Any]) -> Callable[[list[Any]], Any] | None:
+    """A getter of the variables these tests read, when that is all they read (no visit
+    counts, turn, endings or random draws): what they come to depends on those values alone."""
+    reads: set[int] = set()
+    for test in tests:
+        if test is None:
+            continue
+        for t, _parent in expr_nodes(test):
+            kind = t[0]
+            if kind == "var":
+                reads.add(t[1])
+            elif kind in ("turn", "visited", "ended") or (kind == "call" and t[1] in ("chance", "random")):
+                return None
+    return itemgetter(*sorted(reads)) if reads else None
 
 
 def _keyed_run(items: list[Any], at: int) -> tuple[int, list[tuple[Any, Any, Any]], int] | None:
@@ -779,6 +802,7 @@ class _Compiler:
             for ch in node.choices
         ):
             node.plain = tuple((ch.cond, ch) for ch in node.choices)
+            node.plain_key = _values_read([source[ch.uid]["if"] for ch in node.choices])
         for ch in node.choices:
             ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
         nav = n["nav"]
