@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
 from .plan import UNKNOWN, plan_for
@@ -21,6 +22,18 @@ __all__ = ["STATE_VERSION", "Chance", "Game", "Notice", "Option", "State"]
 MAX_AUTO_STEPS = 10_000
 MAX_REMEMBERED = 256  # combinations of values a node remembers the choices on offer for
 UNDO_LIMIT = 200
+
+
+def _views() -> None:
+    for name in (
+        "seed", "turn", "node", "hub", "v", "visits", "passage", "options", "opts", "live",
+        "char_endings", "ending", "outcomes", "history", "log", "transcript", "notices",
+    ):  # fmt: skip
+        setattr(Game, name, property(attrgetter(f"state.{name}"), doc=f"The state's `{name}`."))
+    Game.choices = property(  # type: ignore[method-assign,assignment]
+        attrgetter("state.options"),
+        doc="The choices on offer now, disabled ones included (with their reasons).",
+    )
 
 
 def checked_value(story: Story, name: str, value: Any) -> tuple[int, Any]:
@@ -133,79 +146,46 @@ class Game:
         self.completed = 0  # lazy play: how many of them were taken without an error
 
     # -- reading the state ---------------------------------------------------------------
-    @property
-    def choices(self) -> list[Option]:
-        """The choices on offer now, disabled ones included (with their reasons)."""
-        return self.state.options
+    # The parts of the state that front ends and tools read, by name: read-only views of
+    # `state`'s fields, made below the class as C-level getters (players read them often).
+    if TYPE_CHECKING:
 
-    # The parts of the state that front ends and tools read, by name.
-    @property
-    def seed(self) -> int:
-        return self.state.seed
-
-    @property
-    def turn(self) -> int:
-        return self.state.turn
-
-    @property
-    def node(self) -> int:
-        return self.state.node
-
-    @property
-    def hub(self) -> int:
-        return self.state.hub
-
-    @property
-    def v(self) -> list[Any]:
-        return self.state.v
-
-    @property
-    def visits(self) -> list[int]:
-        return self.state.visits
-
-    @property
-    def passage(self) -> list[str]:
-        return self.state.passage
-
-    @property
-    def options(self) -> list[Option]:
-        return self.state.options
-
-    @property
-    def opts(self) -> list[Choice]:
-        return self.state.opts
-
-    @property
-    def live(self) -> list[int]:
-        return self.state.live
-
-    @property
-    def char_endings(self) -> dict[int, str]:
-        return self.state.char_endings
-
-    @property
-    def ending(self) -> Ending | None:
-        return self.state.ending
-
-    @property
-    def outcomes(self) -> list[tuple[int, str]]:
-        return self.state.outcomes
-
-    @property
-    def history(self) -> list[tuple[int, tuple[Any, ...]]]:
-        return self.state.history
-
-    @property
-    def log(self) -> list[int]:
-        return self.state.log
-
-    @property
-    def transcript(self) -> list[tuple[str, str]]:
-        return self.state.transcript
-
-    @property
-    def notices(self) -> list[Notice]:
-        return self.state.notices
+        @property
+        def choices(self) -> list[Option]: ...
+        @property
+        def seed(self) -> int: ...
+        @property
+        def turn(self) -> int: ...
+        @property
+        def node(self) -> int: ...
+        @property
+        def hub(self) -> int: ...
+        @property
+        def v(self) -> list[Any]: ...
+        @property
+        def visits(self) -> list[int]: ...
+        @property
+        def passage(self) -> list[str]: ...
+        @property
+        def options(self) -> list[Option]: ...
+        @property
+        def opts(self) -> list[Choice]: ...
+        @property
+        def live(self) -> list[int]: ...
+        @property
+        def char_endings(self) -> dict[int, str]: ...
+        @property
+        def ending(self) -> Ending | None: ...
+        @property
+        def outcomes(self) -> list[tuple[int, str]]: ...
+        @property
+        def history(self) -> list[tuple[int, tuple[Any, ...]]]: ...
+        @property
+        def log(self) -> list[int]: ...
+        @property
+        def transcript(self) -> list[tuple[str, str]]: ...
+        @property
+        def notices(self) -> list[Notice]: ...
 
     @property
     def ended(self) -> bool:
@@ -509,7 +489,33 @@ class Game:
             if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
                 self.waiting = node
                 return
-            if self._offer(node):
+            plain = node.plain
+            if plain is not None and present and not node.is_hub:
+                # The commonest node: which choices are on offer decides everything shown, so the
+                # Options for each such set are made once (and never changed: they are shared).
+                # Where the conditions read only variables, their values find the set directly.
+                shown = None
+                key_of = node.plain_key
+                if key_of is not None:
+                    values = key_of(s.v)
+                    shown = node.by_values.get(values)
+                if shown is None:
+                    passing = []
+                    for cond, ch in plain:
+                        if cond is None or cond(s):
+                            passing.append(ch)
+                    on = tuple(passing)
+                    shown = node.shown.get(on)
+                    if shown is None:
+                        shown = node.shown[on] = [
+                            Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
+                        ]
+                    if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
+                        node.by_values[values] = shown
+                s.options = shown
+                if shown:
+                    return
+            elif self._offer(node):
                 return
             if node.fallback is not None:
                 if node.fallback.effects is not None:
@@ -521,36 +527,11 @@ class Game:
     def _offer(self, node: Node) -> bool:
         """Work out the choices on offer at `node`: for players, `options` (labels, costs, and
         the reason a disabled one can't be taken); for automated play, `opts` and `live`, the
-        enabled ones' indices. Whether any can be taken."""
+        enabled ones' indices. Whether any can be taken. (A player's node whose choices are all
+        plain is offered by `_run` itself, the shortest way.)"""
         if not self._present:
             return self._offer_to_machine(node)
         s = self.state
-        plain = node.plain
-        if plain is not None and not node.is_hub:
-            # The commonest node: which choices are on offer decides everything shown, so the
-            # Options for each such set are made once (and never changed: they are shared).
-            # Where the conditions read only variables, their values find the set directly.
-            key_of = node.plain_key
-            if key_of is not None:
-                values = key_of(s.v)
-                known = node.by_values.get(values)
-                if known is not None:
-                    s.options = known
-                    return bool(known)
-            passing = []
-            for cond, ch in plain:
-                if cond is None or cond(s):
-                    passing.append(ch)
-            on = tuple(passing)
-            shown = node.shown.get(on)
-            if shown is None:
-                shown = node.shown[on] = [
-                    Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
-                ]
-            s.options = shown
-            if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
-                node.by_values[values] = shown
-            return bool(on)
         options: list[Option] = []
         enabled = False
         once_used = s.once_used
@@ -796,3 +777,6 @@ class Game:
         game = cls.__new__(cls)
         game._configure(story, state, record=record)
         return game
+
+
+_views()
