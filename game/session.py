@@ -32,6 +32,7 @@ from .engine.saves import (
     slot_path,
     write_save,
 )
+from .engine.story import release_frozen
 from .engine.textsafe import one_line
 from .profile import Profile, ProfileError
 
@@ -407,6 +408,7 @@ class Session:
         self.adopt(moved)
         if self.marks_from:
             self.marks, self.marks_from = marks, marks_from
+        release_frozen()  # the version played until now can go
         return ""
 
 

@@ -28,7 +28,7 @@ from .. import __version__
 from ..engine.errors import Problem
 from ..engine.expr import FUNCTIONS
 from ..engine.load import read_files
-from ..engine.story import Story
+from ..engine.story import Story, release_frozen
 from ..engine.textsafe import one_line
 from ..paths import shipped_story_dir
 from . import playtest as pt
@@ -187,6 +187,7 @@ class StoryServer(LanguageServer):
         self.publish(state, overlay)
 
     def _check(self, state: StoryState, overlay: dict[str, bytes]) -> tuple[Story | None, list[Problem]]:
+        release_frozen()  # earlier versions of the story, compiled by playtests, can go
         story, problems = check_story(state.root, overlay)
         self.index(state)  # ready for the requests that follow an edit
         return story, problems

@@ -856,6 +856,16 @@ def ir_event(node: IRNode) -> IREvent:
     return event
 
 
+def release_frozen() -> None:
+    """Let the collector see again what compiling nodes froze, and collect whatever of it is no
+    longer used: for a process that goes on to load new versions of a story (an editor's
+    language server, a game reloading an edited story), where old versions would otherwise
+    stay in memory. What is still in use is frozen again as nodes compile."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+
+
 class PackedNodes:
     """The checked nodes, each kept as marshal bytes and unpacked when asked for.
 

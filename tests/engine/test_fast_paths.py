@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from game.engine import Game, load_story
-from game.engine.story import SWITCH_RUN
+from game.engine.story import SWITCH_RUN, release_frozen
 
 from .helpers import make
 
@@ -125,3 +126,14 @@ def test_a_node_compiled_during_play_is_not_rescanned_by_the_collector(tmp_path)
     assert gc.get_freeze_count() > before
     assert gc.isenabled()
     assert not any(o is node for generation in range(3) for o in gc.get_objects(generation))
+
+
+def test_an_old_version_of_a_story_can_be_released_after_its_nodes_were_frozen(tmp_path):
+    story = load_story(make(tmp_path, CHOICES, HEAD), cache_dir=False)
+    g = Game(story, seed=1)
+    g.choose(0)
+    old = weakref.ref(story)
+    del story, g
+    release_frozen()
+    assert old() is None
+    assert gc.isenabled()
