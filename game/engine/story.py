@@ -339,6 +339,14 @@ def _const(value: Any) -> Callable[[Any], Any]:
     return lambda st: value
 
 
+def _fixed(text: str) -> Callable[[Any], str]:
+    """A renderer of fixed text. Without braces in it, the string's own `format` is one: it
+    returns the text as it is, whatever it is given (a C call, and no closure to make)."""
+    if "{" in text or "}" in text:
+        return lambda st: text
+    return text.format
+
+
 def _fmt(value: Any) -> str:
     if value is True:
         return "yes"
@@ -351,9 +359,8 @@ def _fmt(value: Any) -> str:
 
 def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
     """A text template: literal parts and ("e", tree) parts joined at render time."""
-    if all(isinstance(p, str) for p in parts):
-        text = "".join(parts)
-        return lambda st: text
+    if all(type(p) is str for p in parts):
+        return _fixed("".join(parts))
     pieces: list[str] = []
     fns: list[Fn] = []
     # `{var}` of an int or enum variable needs no formatting: read the slots directly.
@@ -438,6 +445,9 @@ def _values_read(tests: list[Any]) -> Callable[[list[Any]], Any] | None:
     reads: set[int] = set()
     for test in tests:
         if test is None:
+            continue
+        if test[0] == "cmp" and test[2][0] == "var" and test[3][0] in ("num", "str"):
+            reads.add(test[2][1])  # `x >= 3`, the commonest, without walking the tree
             continue
         for t, _parent in expr_nodes(test):
             kind = t[0]
@@ -744,8 +754,12 @@ class _Compiler:
         ch = Choice.__new__(Choice)
         text = c[text_key]
         ch.uid = uid
-        ch.text = compile_template(text)
-        ch.const_text = "".join(text) if all(type(p) is str for p in text) else None
+        if len(text) == 1 and type(text[0]) is str:  # the commonest: a fixed label
+            ch.const_text = text[0]
+            ch.text = _fixed(text[0])
+        else:
+            ch.const_text = "".join(text) if all(type(p) is str for p in text) else None
+            ch.text = compile_template(text)
         test = c.get("if")
         ch.cond = compile_test(test) if test is not None else None
         reason = c.get("reason")
@@ -769,7 +783,8 @@ class _Compiler:
     def node(self, index: int) -> Node:
         n = self.ir_nodes[index]
         variables = self.variables
-        node = Node()
+        # Every slot set once, here, in one pass over the choices: this runs for every node.
+        node = Node.__new__(Node)
         node.index = index
         node.id = n["id"]
         node.scene = n["scene"]
@@ -779,32 +794,54 @@ class _Compiler:
         node.character = None if n["character"] is None else self.characters[n["character"]].id
         node.text = compile_text(n["text"], index)
         node.effects = compile_effects(n["effects"], variables)
-        made = [(self.choice(c, choice_uid(index, i)), c) for i, c in enumerate(n["choices"]) if c]
-        choices = [ch for ch, _c in made]
-        source = {ch.uid: c for ch, c in made}
-        node.fallback = next((c for c in choices if c.fallback), None)
-        node.choices = tuple(c for c in choices if not c.fallback)
-        node.offer = tuple(
-            (
-                ch,
-                ch.cond,
-                ch.reason is None,
-                ch.cost,
-                ch.once,
-                ch.uid,
-                (ch.const_text is None or ch.reason is not None)
-                and uses_randomness((source[ch.uid]["text"], source[ch.uid]["reason"])),
+        choices: list[Choice] = []
+        offer = []
+        fallback = None
+        plain = True
+        tests = []
+        base = index * MAX_CHOICES_PER_NODE
+        for i, c in enumerate(n["choices"]):
+            if not c:
+                continue
+            ch = self.choice(c, base + i)
+            if ch.fallback:
+                if fallback is None:
+                    fallback = ch
+                continue
+            choices.append(ch)
+            const = ch.const_text
+            offer.append(
+                (
+                    ch,
+                    ch.cond,
+                    ch.reason is None,
+                    ch.cost,
+                    ch.once,
+                    ch.uid,
+                    (const is None or ch.reason is not None) and uses_randomness((c["text"], c["reason"])),
+                )
             )
-            for ch in node.choices
-        )
-        if all(
-            ch.const_text is not None and ch.reason is None and not ch.cost and not ch.once
-            for ch in node.choices
-        ):
-            node.plain = tuple((ch.cond, ch) for ch in node.choices)
-            node.plain_key = _values_read([source[ch.uid]["if"] for ch in node.choices])
+            if plain:
+                if const is None or ch.reason is not None or ch.cost or ch.once:
+                    plain = False
+                else:
+                    tests.append(c["if"])
+        node.fallback = fallback
+        node.choices = tuple(choices)
+        node.offer = tuple(offer)
+        node.plain = tuple((ch.cond, ch) for ch in node.choices) if plain else None
+        node.plain_key = _values_read(tests) if plain else None
+        node.shown = {}
+        node.by_values = {}
         for ch in node.choices:
             ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
+        node.goto = 0
+        node.outs = ()
+        node.ending = None
+        node.is_hub = False
+        node.hub_tags = None
+        node.hub_limit = None
+        node.event = None
         nav = n["nav"]
         node.nav = nav[0]
         if nav[0] == "goto":
