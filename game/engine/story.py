@@ -835,6 +835,8 @@ class _Compiler:
         node.by_values = {}
         for ch in node.choices:
             ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
+        if fallback is not None:
+            fallback._siblings = (fallback,)
         node.goto = 0
         node.outs = ()
         node.ending = None

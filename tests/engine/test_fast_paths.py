@@ -137,3 +137,30 @@ def test_an_old_version_of_a_story_can_be_released_after_its_nodes_were_frozen(t
     release_frozen()
     assert old() is None
     assert gc.isenabled()
+
+
+TWINS = """\
+nodes:
+  start:
+    text: "Two doors."
+    choices:
+      - {text: "Left", goto: start}
+      - {text: "Left", goto: start}
+      - {text: "Right", id: right, goto: start}
+      - {fallback: true, goto: start}
+"""
+
+
+def test_choice_keys_made_on_first_use_are_the_same_whichever_is_asked_first(tmp_path):
+    def keys(ask_order):
+        where = tmp_path / "-".join(map(str, ask_order))
+        where.mkdir()
+        story = load_story(make(where, TWINS, HEAD), cache_dir=False)
+        node = story.node_at(story.node_index["main.start"])
+        asked = {i: node.choices[i].ref for i in ask_order}
+        return [asked[i] for i in range(3)], node.fallback.ref
+
+    first, fallback = keys((0, 1, 2))
+    assert keys((2, 1, 0)) == (first, fallback)
+    assert first[0].startswith("c:~") and first[1] == first[0] + "#2" and first[2] == "c:right"
+    assert fallback.startswith("c:~") and fallback not in first
