@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="give each browser a private saves folder (required on any address but loopback)",
     )
+    serve.add_argument(
+        "--max-games",
+        type=int,
+        metavar="N",
+        help="at most N games (browser tabs) at once; more are asked to try again (default: 16)",
+    )
     _play_options(p, top=True)
     return p
 
@@ -332,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("graph", "playtest", "stats", "schema"):
             return _authoring(args)
         if args.command == "serve":
-            from .serve import serve
+            from .serve import DEFAULT_MAX_GAMES, serve
 
             return serve(
                 story_dir=args.story or shipped_story_dir(),
@@ -340,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                 host=args.host,
                 port=args.port,
                 per_session=args.per_session,
+                max_games=DEFAULT_MAX_GAMES if args.max_games is None else args.max_games,
             )
         if args.command == "lsp":
             return cmd_lsp(args.playtest_runs, args.search_seconds)

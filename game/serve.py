@@ -38,6 +38,10 @@ EXTRA_MISSING = (
     "playing in a browser needs the web extra: pip install '.[web]' (or pip install textual-serve)"
 )
 SESSION_COOKIE = "iom_session"
+# Each game is a process of its own (a Textual app, some tens of megabytes): past this many at
+# once, a visitor is asked to come back in a minute rather than the machine running out.
+DEFAULT_MAX_GAMES = 16
+BUSY_RETRY_SECONDS = 60
 SESSIONS_FOLDER = "web-sessions"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{24}")
 # Long enough that a player who closes the browser finds their autosave when they come back.
@@ -200,6 +204,47 @@ PAGE = """<!DOCTYPE html>
 """
 
 
+BUSY_PAGE = """<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>{title}</title>
+    <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+    <style>
+      body {{ background: #0c181f; margin: 0; display: flex; align-items: center;
+             justify-content: center; height: 100vh; }}
+      .intro {{ max-width: 640px; padding: 48px; margin: 32px; text-align: center;
+               font: 16px menlo, monospace; color: rgba(255, 255, 255, 0.95);
+               background-color: #12232d; }}
+      button {{ padding: 16px 32px; margin: 16px auto 0; display: block; border: none;
+               cursor: pointer; font: inherit; color: rgba(255, 255, 255, 0.95);
+               background-color: #2d5b73; }}
+    </style>
+  </head>
+  <body>
+    <div class="intro">
+      <p>{title}: {games} on this server {are} being played right now.</p>
+      <p>Please try again in a minute. Saved games are kept.</p>
+      <button type="button" autofocus onclick="window.location.reload()">Try again</button>
+    </div>
+  </body>
+</html>
+"""
+
+
+def _games(n: int) -> str:
+    return "1 game" if n == 1 else f"{n} games"
+
+
+def render_busy(title: str, games: int) -> str:
+    """The page for a server whose games are all taken."""
+    return BUSY_PAGE.format(
+        title=html.escape(title),
+        games="the one game" if games == 1 else f"all {games} games",
+        are="is" if games == 1 else "are",
+    )
+
+
 def render_page(title: str, font_size: int) -> str:
     """The HTML page that holds one game."""
     return PAGE.format(title=html.escape(title), font_size=font_size)
@@ -233,7 +278,8 @@ class _TerminalSafeWriter(io.TextIOBase):
 
 
 class GameServer:
-    """The web server: one page, one game process per websocket (browser tab)."""
+    """The web server: one page, one game process per websocket (browser tab), at most
+    `max_games` of them at once."""
 
     def __init__(
         self,
@@ -242,12 +288,19 @@ class GameServer:
         *,
         per_session: bool = False,
         title: str = "Straight and Narrow",
+        max_games: int = DEFAULT_MAX_GAMES,
     ) -> None:
         self.story_dir = story_dir
         self.saves_dir = saves_dir
         self.per_session = per_session
         self.title = title
+        self.max_games = max_games
+        self.games = 0  # game processes starting or running
         self._sockets: set[web.WebSocketResponse] = set()
+
+    @property
+    def full(self) -> bool:
+        return self.games >= self.max_games
 
     def make_app(self) -> web.Application:
         """The aiohttp application."""
@@ -272,6 +325,14 @@ class GameServer:
     async def handle_page(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
+        if self.full:
+            # Said at once on the page, rather than after loading a game that can't start.
+            return web.Response(
+                text=render_busy(self.title, self.max_games),
+                content_type="text/html",
+                status=503,
+                headers={"Cache-Control": "no-store", "Retry-After": str(BUSY_RETRY_SECONDS)},
+            )
         response = web.Response(
             text=render_page(self.title, _font_size(request.query.get("fontsize"))), content_type="text/html"
         )
@@ -305,17 +366,31 @@ class GameServer:
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
         """Run one game for one browser tab, for as long as the tab stays connected."""
         from aiohttp import web
-        from textual_serve.app_service import AppService
-        from textual_serve.download_manager import DownloadManager
 
         # Another site open in the same browser may not drive (or read) the game.
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != request.host:
             raise web.HTTPForbidden(text="cross-origin websocket refused")
+        if self.full:
+            raise web.HTTPServiceUnavailable(
+                text=f"{_games(self.max_games)} at once are being played; try again in a minute",
+                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+            )
         try:
             saves = self.saves_for(request)
         except OSError as exc:
             raise web.HTTPInternalServerError(text=f"can't make a saves folder: {exc.strerror}") from None
+        self.games += 1
+        try:
+            return await self._play(request, saves)
+        finally:
+            self.games -= 1
+
+    async def _play(self, request: web.Request, saves: Path) -> web.WebSocketResponse:
+        from aiohttp import web
+        from textual_serve.app_service import AppService
+        from textual_serve.download_manager import DownloadManager
+
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
         self._sockets.add(websocket)
@@ -416,7 +491,7 @@ async def _serve(server: GameServer, host: str, port: int) -> int:
             f"Serving Straight and Narrow at {display_url(one_line(host), bound)}\n"
             f"Saves: {one_line(str(server.saves_dir))}"
             f"{' (a private folder for each browser)' if server.per_session else ''}\n"
-            "Press Ctrl+C to stop.\n"
+            f"At most {_games(server.max_games)} at once. Press Ctrl+C to stop.\n"
         )
         sys.stdout.flush()
         stop = asyncio.Event()
@@ -435,12 +510,20 @@ async def _serve(server: GameServer, host: str, port: int) -> int:
 
 
 def serve(
-    *, story_dir: Path, saves_dir: Path, host: str = "127.0.0.1", port: int = 8000, per_session: bool = False
+    *,
+    story_dir: Path,
+    saves_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    per_session: bool = False,
+    max_games: int = DEFAULT_MAX_GAMES,
 ) -> int:
     """Serve the game until Ctrl+C; returns the exit status (one line on stderr when it can't)."""
     try:
         if not 0 <= port <= 65535:
             raise ServeError(f"--port must be between 1 and 65535 (0 picks a free one), not {port}", 2)
+        if max_games < 1:
+            raise ServeError(f"--max-games must be at least 1, not {max_games}", 2)
         if not per_session and not is_loopback(host):
             raise ServeError(
                 f"serving on {one_line(host)} would let every visitor share one autosave and "
@@ -460,7 +543,8 @@ def serve(
     real_stdout = sys.stdout
     sys.stdout = _TerminalSafeWriter(real_stdout)
     try:
-        return asyncio.run(_serve(GameServer(story_dir, saves_dir, per_session=per_session), host, port))
+        server = GameServer(story_dir, saves_dir, per_session=per_session, max_games=max_games)
+        return asyncio.run(_serve(server, host, port))
     except ServeError as exc:
         sys.stderr.write(f"iom: {exc}\n")
         return exc.status

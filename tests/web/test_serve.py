@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
 import shlex
@@ -359,3 +361,51 @@ async def test_malformed_messages_from_a_browser_are_ignored(messages):
             assert isinstance(call[1], bytes)
         elif call[0] == "resize":
             assert all(isinstance(n, int) and 0 < n < 1000 for n in call[1:])
+
+
+# -- a cap on games at once ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_max_games_below_one_is_refused(capsys, n):
+    status, err = _serve(capsys, "--max-games", n, "--story", str(UI_STORY))
+    assert status == 2
+    assert err == [f"iom: --max-games must be at least 1, not {n}"]
+
+
+async def test_a_full_server_says_so_on_the_page_and_starts_no_game(tmp_path):
+    server = web_serve.GameServer(UI_STORY, tmp_path / "saves", max_games=2)
+    async with TestClient(TestServer(server.make_app())) as client:
+        page = await client.get("/")
+        assert page.status == 200 and "textual-terminal" in await page.text()
+        server.games = 2  # two tabs are playing
+        busy = await client.get("/")
+        text = await busy.text()
+        assert busy.status == 503 and busy.headers["Retry-After"] == "60"
+        assert "all 2 games on this server are being played right now" in text
+        assert "the one game on this server is being played" in web_serve.render_busy("S", 1)
+        assert "textual-terminal" not in text and "Try again" in text
+        refused = await client.get("/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+        assert refused.status == 503
+        assert "2 games at once are being played" in await refused.text()
+        assert server.games == 2  # the refused tab started nothing
+        server.games = 1  # one tab closed
+        assert (await client.get("/")).status == 200
+
+
+async def test_a_game_counts_while_its_tab_is_open_and_not_after(tmp_path):
+    server = web_serve.GameServer(UI_STORY, tmp_path / "saves", max_games=1)
+    async with TestClient(TestServer(server.make_app())) as client:
+        websocket = await client.ws_connect("/ws?width=80&height=24")
+        try:
+            await websocket.receive(timeout=30)  # the game has started and drawn something
+            assert server.games == 1 and server.full
+            assert (await client.get("/")).status == 503
+        finally:
+            await websocket.close()
+        for _ in range(100):
+            if server.games == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert server.games == 0 and (await client.get("/")).status == 200
+        gc.collect()  # the finished game's process transport goes while its event loop runs
