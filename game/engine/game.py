@@ -20,7 +20,7 @@ from .story import HUB, Choice, Ending, Node, Story
 __all__ = ["STATE_VERSION", "Chance", "Game", "Notice", "Option", "State"]
 
 MAX_AUTO_STEPS = 10_000
-MAX_REMEMBERED = 256  # combinations of values a node remembers the choices on offer for
+MAX_REMEMBERED = 64  # combinations of values a node remembers the choices on offer for
 UNDO_LIMIT = 200
 
 
