@@ -4,8 +4,8 @@ Two kinds, both for things the public API can't do:
 
 - speed: a scrollbar that draws its own lines (started the way Textual starts its own), and a
   transcript that grows without asking for a layout of the whole screen;
-- crash guards: three races seen in Textual 8.2 when keys come in a burst (a page key before a
-  list is laid out, the palette's list shown or moved after it is gone).
+- crash guards: races seen in Textual 8.2 when keys come in a burst (a page key before a list,
+  or a Select's dropdown, is laid out; the palette's list shown or moved after it is gone).
 
 Set IOM_TEXTUAL_PRIVATE=0 to turn them all off and use only Textual's public API (slower
 repaints, and the races unguarded). Each use also checks that the private name still exists,
@@ -69,6 +69,30 @@ class PageKeyGuard:
             super()._move_page(direction)  # type: ignore[misc]
         except (KeyError, IndexError):
             pass
+
+
+def select_parts(select: Any) -> list[Any] | None:
+    """What a Select is made of, with its dropdown's page keys guarded as `PageKeyGuard`
+    guards a list's; None when the switch is off or Textual's parts have moved (then the
+    Select makes its own)."""
+    if not ENABLED:
+        return None
+    try:
+        from textual.widgets._select import SelectCurrent, SelectOverlay
+    except ImportError:
+        return None
+    if not hasattr(select, "_type_to_search") or not hasattr(SelectOverlay, "_move_page"):
+        return None
+    overlay = _GUARDED.get(SelectOverlay)
+    if overlay is None:
+        overlay = _GUARDED[SelectOverlay] = type("GuardedSelectOverlay", (PageKeyGuard, SelectOverlay), {})
+    return [
+        SelectCurrent(select.prompt),
+        overlay(type_to_search=select._type_to_search).data_bind(compact=type(select).compact),
+    ]
+
+
+_GUARDED: dict[type, type] = {}
 
 
 def _palette_gather() -> tuple[Any, str]:

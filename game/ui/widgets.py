@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.scalar import Unit
@@ -24,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Select
 from textual.widgets.option_list import Option as ListOption
 
 from ..choices import Numbered
@@ -365,6 +366,18 @@ def _common_prefix(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]
     while i < n and old[i] == new[i]:
         i += 1
     return i
+
+
+class SafeSelect(Select[Any]):
+    """A Select whose dropdown, like SafeOptionList, survives a page key that arrives before
+    its options are laid out."""
+
+    def compose(self) -> ComposeResult:
+        parts = textual_private.select_parts(self)
+        if parts is None:
+            yield from super().compose()
+        else:
+            yield from parts
 
 
 class SafeOptionList(textual_private.PageKeyGuard, OptionList):

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList
 
 from game.ui import textual_private
 from game.ui.app import StraightApp
+from game.ui.widgets import SafeSelect
 
 from .conftest import UI_STORY
 
@@ -82,3 +84,25 @@ def test_the_snapshots_are_the_same_with_only_the_public_api(tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_a_settings_dropdown_takes_a_page_key_before_it_is_laid_out(build, monkeypatch, enabled):
+    # A closed dropdown has no room to lay out its options in: Textual 8.2's own page keys
+    # then look for a line that isn't there. With the guard, the key does nothing.
+    monkeypatch.setattr(textual_private, "ENABLED", enabled)
+    app: StraightApp = build(UI_STORY)
+    async with app.run_test(size=(20, 8)) as pilot:
+        await pilot.pause()
+        menu = app.screen.query_one("#menu")
+        await pilot.click("#menu", offset=(2, menu.labels.index("Settings")))
+        await pilot.pause()
+        for select in app.screen.query(SafeSelect):
+            overlay = select.query_one(OptionList)
+            overlay.highlighted = overlay.option_count - 1
+            if enabled:
+                overlay.action_page_up()
+                overlay.action_page_down()
+                assert overlay.highlighted == overlay.option_count - 1
+            else:  # Textual's own dropdown, unguarded
+                assert type(overlay).__name__ == "SelectOverlay"

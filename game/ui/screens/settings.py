@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, Select, Static
 
 from ...profile import TEXT_WIDTHS
+from ..widgets import SafeSelect
 from .dialogs import close
 
 if TYPE_CHECKING:
@@ -53,11 +54,11 @@ class SettingsScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="settings"):
             yield Static(Text("Settings", style="bold"), classes="dialog-title")
             yield Label("Theme")
-            yield Select(
+            yield SafeSelect(
                 [(name, name) for name in themes], value=theme, allow_blank=False, id="theme", compact=True
             )
             yield Label("Width of the story text")
-            yield Select(
+            yield SafeSelect(
                 [(WIDTH_NAMES[w], w) for w in TEXT_WIDTHS],
                 value=width,
                 allow_blank=False,
