@@ -7,6 +7,7 @@ game's own seeded generator, so a seed plus the choice log replays a game exactl
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import attrgetter
@@ -88,7 +89,7 @@ class Game:
             seed=int(seed) & MASK,
             node=story.start,
             v=list(story.initial_values),
-            visits=[0] * len(story.nodes),
+            visits=story.zero_visits[:],
             chance=chance,
         )
         state.rng = state.seed
@@ -135,6 +136,7 @@ class Game:
         self._plan = plan_for(story)
         # A player's choice with nothing to record takes the shortest way through `choose`.
         self._quick = text and not self.record
+        self._mode = (text, self.record, self._draws, self._plan, self._plan.lazy_nodes if lazy else None)
         self._undo: deque[list[Any]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
@@ -163,7 +165,7 @@ class Game:
         @property
         def v(self) -> list[Any]: ...
         @property
-        def visits(self) -> list[int]: ...
+        def visits(self) -> array[int]: ...
         @property
         def passage(self) -> list[str]: ...
         @property
@@ -381,14 +383,13 @@ class Game:
         story = self.story
         nodes = story.nodes
         visits = s.visits
-        present = self._present
-        record = self.record
-        draws = self._draws
-        plan = self._plan
-        lazy = plan.lazy_nodes if self._lazy else None
+        present, record, draws, plan, lazy = self._mode
         trace = self.trace
         trail = self._trail
         tracking = trace is not None or trail is not None
+        # A player's game with nothing to record or trace, at a node that only shows text and
+        # plain choices (the commonest step), takes the short way below.
+        quick = present and not record and not tracking
         steps = 0
         while True:
             steps += 1
@@ -412,110 +413,126 @@ class Game:
             node = nodes[target]
             if node is None:
                 node = story.node_at(target)
-            if node.is_hub:
-                s.hub = target
-                forced = self._forced_event(node)
-                if forced is not None:
-                    event = story.node_at(forced).event
-                    assert event is not None
-                    self._pay(event.choice)
-                    s.ev_forced[forced] = s.turn
-                    s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
-                    s.ev_last[forced] = s.turn
-                    s.fired += 1
-                    if event.once:
-                        self._alive = {}
-                    target = forced
-                    continue
-            visits[target] += 1
-            if tracking:
-                if trail is not None:
-                    trail.append(target)
-                if trace is not None:
-                    trace.append(target)
-            if node.effects is not None:
-                node.effects(s)
-            if present:
-                if node.text is not None:
-                    before = len(s.passage)
+            if quick and node.simple:
+                visits[target] += 1
+                if node.effects is not None:
+                    node.effects(s)
+                paragraphs = node.paragraphs
+                if paragraphs is not None:
+                    s.passage.extend(paragraphs)
+                elif node.text is not None:
                     node.text(s, s.passage)
-                    if record:
-                        s.transcript.extend(("text", p) for p in s.passage[before:])
-            elif draws:
-                draw = plan.text[target]  # the draws the node's text makes, or None, or UNKNOWN
-                if draw is not None:
-                    if draw is UNKNOWN:
-                        draw = plan.text_draws(target)
+                s.node = target
+            else:
+                if node.is_hub:
+                    s.hub = target
+                    forced = self._forced_event(node)
+                    if forced is not None:
+                        event = story.node_at(forced).event
+                        assert event is not None
+                        self._pay(event.choice)
+                        s.ev_forced[forced] = s.turn
+                        s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
+                        s.ev_last[forced] = s.turn
+                        s.fired += 1
+                        if event.once:
+                            self._alive = {}
+                        target = forced
+                        continue
+                visits[target] += 1
+                if tracking:
+                    if trail is not None:
+                        trail.append(target)
+                    if trace is not None:
+                        trace.append(target)
+                if node.effects is not None:
+                    node.effects(s)
+                if present:
+                    if node.text is not None:
+                        before = len(s.passage)
+                        node.text(s, s.passage)
+                        if record:
+                            s.transcript.extend(("text", p) for p in s.passage[before:])
+                elif draws:
+                    draw = plan.text[target]  # the draws the node's text makes, or None, or UNKNOWN
                     if draw is not None:
-                        draw(s)
-            if node.ending is not None:
-                end = node.ending
-                if end.character is None:
-                    s.ending = end
-                    s.node = target
-                    s.options = []
-                    s.opts = []
-                    s.live = []
-                    s.outcomes.append((s.turn, end.id))
-                    return
-                char = self._char_ids[end.character]
-                if char not in s.char_endings:
-                    s.char_endings[char] = end.id
-                    s.outcomes.append((s.turn, end.id))
-            nav = node.nav
-            if nav == "choices":
-                pass
-            elif nav == "goto":
-                target = node.goto
-                continue
-            elif nav == "branch":
-                for cond, effects, out in node.outs:
-                    if cond is None or cond(s):
-                        if effects is not None:
-                            effects(s)
-                        target = out
-                        break
-                continue
-            elif nav == "random":
-                weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
-                pick = s.weighted(weights)
-                if pick < 0:
-                    raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
-                _w, effects, target = node.outs[pick]
-                if effects is not None:
-                    effects(s)
-                continue
-            s.node = target
-            if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
-                self.waiting = node
-                return
-            plain = node.plain
-            if plain is not None and present and not node.is_hub:
-                # The commonest node: which choices are on offer decides everything shown, so the
-                # Options for each such set are made once (and never changed: they are shared).
-                # Where the conditions read only variables, their values find the set directly.
-                shown = None
-                key_of = node.plain_key
-                if key_of is not None:
-                    values = key_of(s.v)
-                    shown = node.by_values.get(values)
-                if shown is None:
-                    passing = []
-                    for cond, ch in plain:
+                        if draw is UNKNOWN:
+                            draw = plan.text_draws(target)
+                        if draw is not None:
+                            draw(s)
+                if node.ending is not None:
+                    end = node.ending
+                    if end.character is None:
+                        s.ending = end
+                        s.node = target
+                        s.options = []
+                        s.opts = []
+                        s.live = []
+                        s.outcomes.append((s.turn, end.id))
+                        return
+                    char = self._char_ids[end.character]
+                    if char not in s.char_endings:
+                        s.char_endings[char] = end.id
+                        s.outcomes.append((s.turn, end.id))
+                nav = node.nav
+                if nav == "choices":
+                    pass
+                elif nav == "goto":
+                    target = node.goto
+                    continue
+                elif nav == "branch":
+                    for cond, effects, out in node.outs:
                         if cond is None or cond(s):
-                            passing.append(ch)
-                    on = tuple(passing)
-                    shown = node.shown.get(on)
-                    if shown is None:
-                        shown = node.shown[on] = [
-                            Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
-                        ]
-                    if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
-                        node.by_values[values] = shown
-                s.options = shown
-                if shown:
+                            if effects is not None:
+                                effects(s)
+                            target = out
+                            break
+                    continue
+                elif nav == "random":
+                    weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
+                    pick = s.weighted(weights)
+                    if pick < 0:
+                        raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
+                    _w, effects, target = node.outs[pick]
+                    if effects is not None:
+                        effects(s)
+                    continue
+                s.node = target
+                if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
+                    self.waiting = node
                     return
-            elif self._offer(node):
+                if node.plain is None or not present or node.is_hub:
+                    if self._offer(node):
+                        return
+                    if node.fallback is not None:
+                        if node.fallback.effects is not None:
+                            node.fallback.effects(s)
+                        target = node.fallback.target
+                        continue
+                    raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
+            # The commonest node: which choices are on offer decides everything shown, so the
+            # Options for each such set are made once (and never changed: they are shared).
+            # Where the conditions read only variables, their values find the set directly.
+            shown = None
+            key_of = node.plain_key
+            if key_of is not None:
+                values = key_of(s.v)
+                shown = node.by_values.get(values)
+            if shown is None:
+                passing = []
+                for cond, ch in node.plain or ():
+                    if cond is None or cond(s):
+                        passing.append(ch)
+                on = tuple(passing)
+                shown = node.shown.get(on)
+                if shown is None:
+                    shown = node.shown[on] = [
+                        Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
+                    ]
+                if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
+                    node.by_values[values] = shown
+            s.options = shown
+            if shown:
                 return
             if node.fallback is not None:
                 if node.fallback.effects is not None:

@@ -22,6 +22,7 @@ variables by slot), `visits`, `turn`, `char_endings`, and the random numbers of 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from operator import attrgetter
@@ -149,8 +150,8 @@ def _load_vars(story: Story, data: dict[str, Any], _s: State) -> list[Any]:
     return values
 
 
-def _load_visits(story: Story, data: dict[str, Any], _s: State) -> list[int]:
-    visits = [0] * len(story.nodes)
+def _load_visits(story: Story, data: dict[str, Any], _s: State) -> array[int]:
+    visits = story.zero_visits[:]
     for node_id, n in _json_object(data["visits"], "visit counts").items():
         if node_id in story.node_index:
             visits[story.node_index[node_id]] = whole(n, "visit count")
@@ -366,7 +367,9 @@ class State:
     node: int = field(default=0, metadata=_keep(save=_node_codec("node", "passage")))
     hub: int = field(default=-1, metadata=_keep(save=_HUB))
     v: list[Any] = field(default_factory=list, metadata=_keep(save=_VARS))
-    visits: list[int] = field(default_factory=list, metadata=_keep(undo="trail", save=_VISITS))
+    # A count per node (an array of machine integers: made in one copy, and nothing for the
+    # garbage collector to look through).
+    visits: array[int] = field(default_factory=lambda: array("q"), metadata=_keep(undo="trail", save=_VISITS))
     passage: list[str] = field(default_factory=list, metadata=_keep(undo="same", save=_PASSAGE, key=False))
     options: list[Option] = field(default_factory=list, metadata=_keep(undo="same", save=_OPTIONS, key=False))
     once_used: set[int] = field(default_factory=set, metadata=_keep(save=_ONCE))
@@ -494,6 +497,8 @@ def _int_codec(name: str, default: int) -> Codec:
 
 
 def _copied(value: Any) -> Any:
+    if isinstance(value, array):
+        return value[:]
     return value.copy() if isinstance(value, list | dict | set) else value
 
 
@@ -501,6 +506,8 @@ def frozen(value: Any) -> Any:
     """A hashable form of a value: containers become tuples and frozensets."""
     if isinstance(value, list):
         return tuple(frozen(x) for x in value)
+    if isinstance(value, array):
+        return tuple(value)
     if isinstance(value, set):
         return frozenset(value)
     if isinstance(value, dict):

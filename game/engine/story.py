@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import marshal
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -182,6 +183,8 @@ class Node:
         "shown",
         "plain_key",
         "by_values",
+        "paragraphs",
+        "simple",
     )
 
     def __init__(self) -> None:
@@ -216,6 +219,11 @@ class Node:
         # C-level getter), and the Options for each combination of them seen so far.
         self.plain_key: Callable[[list[Any]], Any] | None = None
         self.by_values: dict[Any, list[Any]] = {}
+        # When the text is fixed paragraphs: those paragraphs (the text renderer adds them too).
+        self.paragraphs: tuple[str, ...] | None = None
+        # Whether entering the node only shows text and offers plain choices: no hub, ending,
+        # goto, branch or random outcome.
+        self.simple = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +259,7 @@ class Story:
     endings: tuple[Ending, ...] = ()
     compiler: Any = None
     initial_values: tuple[Any, ...] = ()
+    zero_visits: array[int] = field(default_factory=lambda: array("q"))  # a visit count per node, all 0
     _hub_events: dict[int, tuple[tuple[Event, ...], tuple[Event, ...]]] = field(default_factory=dict)
     char_index: dict[str, int] = field(default_factory=dict)
     playtest: dict[str, Any] = field(default_factory=dict)  # the story's own strategies for iom playtest
@@ -396,12 +405,19 @@ def compile_template(parts: tuple[Any, ...]) -> Callable[[Any], str]:
     return many
 
 
+def fixed_paragraphs(items: list[Any]) -> tuple[str, ...] | None:
+    """The paragraphs of a text that is always the same, or None."""
+    if items and all(item[0] == "p" and all(isinstance(x, str) for x in item[1]) for item in items):
+        return tuple("".join(item[1]) for item in items)
+    return None
+
+
 def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
     """Compile text items into a renderer that appends paragraphs to a list."""
     if not items:
         return None
-    if all(item[0] == "p" and all(isinstance(x, str) for x in item[1]) for item in items):
-        paragraphs = ["".join(item[1]) for item in items]
+    paragraphs = fixed_paragraphs(items)
+    if paragraphs is not None:
         return lambda st, out: out.extend(paragraphs)
     if all(item[0] == "p" for item in items):
         # Plain paragraphs, some with {interpolation}: one loop, no renderer per paragraph.
@@ -793,6 +809,7 @@ class _Compiler:
         node.title = n["title"]
         node.character = None if n["character"] is None else self.characters[n["character"]].id
         node.text = compile_text(n["text"], index)
+        node.paragraphs = fixed_paragraphs(n["text"])
         node.effects = compile_effects(n["effects"], variables)
         choices: list[Choice] = []
         offer = []
@@ -865,6 +882,9 @@ class _Compiler:
             node.hub_limit = hub["limit"]
         if n["event"] is not None:
             node.event = self.event(index)
+        node.simple = (
+            node.plain is not None and node.nav == "choices" and node.ending is None and not node.is_hub
+        )
         return node
 
     def event(self, index: int) -> Event:
@@ -1013,6 +1033,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         endings=tuple(endings.values()),
         compiler=compiler,
         initial_values=tuple(v.initial for v in variables),
+        zero_visits=array("q", bytes(8 * len(nodes))),
         char_index={c.id: c.index for c in characters},
         playtest=dict(ir.get("playtest") or {}),
     )

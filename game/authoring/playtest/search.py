@@ -199,7 +199,7 @@ class _StateModel:
         self.once_nodes = frozenset(ev.node for ev in story.events if ev.once)
         self.cooldowns = {ev.node: ev.cooldown for ev in story.events if ev.cooldown}
         self.forced_nodes = frozenset(ev.node for ev in story.events if ev.forced)
-        self.node_count = len(story.nodes)
+        self.zero_visits = story.zero_visits
         self._values = itemgetter(*self.slots) if len(self.slots) > 1 else None
         self._visits = itemgetter(*self.visit_nodes) if len(self.visit_nodes) > 1 else None
         # A key has one part per field of the state that can change what happens next: most
@@ -294,7 +294,7 @@ class _StateModel:
         return tuple(min(visits[i], c) for i, c in zip(self.visit_nodes, self.visit_caps, strict=True))
 
     def _set_visits(self, s: State, counts: tuple[int, ...]) -> None:
-        visits = [0] * self.node_count
+        visits = self.zero_visits[:]
         for i, c in zip(self.visit_nodes, counts, strict=True):
             visits[i] = c
         s.visits = visits
