@@ -513,12 +513,20 @@ class Game:
             # The commonest node: which choices are on offer decides everything shown, so the
             # Options for each such set are made once (and never changed: they are shared).
             # Where the conditions read only variables, their values find the set directly.
+            # Not on a node's first offer: most nodes of a large story are offered once or
+            # twice, and what is kept for them would only feed the garbage collector.
             shown = None
             key_of = node.plain_key
             if key_of is not None:
                 values = key_of(s.v)
                 shown = node.by_values.get(values)
-            if shown is None:
+            if shown is None and node.fresh:
+                node.fresh = False
+                shown = []
+                for cond, ch in node.plain or ():
+                    if cond is None or cond(s):
+                        shown.append(Option(len(shown), ch.const_text or "", True, "", "", ch))
+            elif shown is None:
                 passing = []
                 for cond, ch in node.plain or ():
                     if cond is None or cond(s):

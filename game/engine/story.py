@@ -185,6 +185,7 @@ class Node:
         "by_values",
         "paragraphs",
         "simple",
+        "fresh",
     )
 
     def __init__(self) -> None:
@@ -224,6 +225,7 @@ class Node:
         # Whether entering the node only shows text and offers plain choices: no hub, ending,
         # goto, branch or random outcome.
         self.simple = False
+        self.fresh = True  # its plain choices were never offered yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -850,6 +852,7 @@ class _Compiler:
         node.plain_key = _values_read(tests) if plain else None
         node.shown = {}
         node.by_values = {}
+        node.fresh = True
         for ch in node.choices:
             ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
         if fallback is not None:

@@ -118,6 +118,17 @@ def test_options_made_once_for_a_set_of_choices_are_the_same_as_new_ones(tmp_pat
     assert [o.text for o in other.choices] == ["Up", "Flip", "Only when fresh"]
 
 
+def test_a_node_offered_once_keeps_nothing_and_one_offered_again_remembers(tmp_path):
+    story = load_story(make(tmp_path, CHOICES, HEAD), cache_dir=False)
+    g = Game(story, seed=3, record=False)
+    node = g.current_node
+    first = [(o.index, o.text) for o in g.choices]
+    assert not node.fresh and not node.shown and not node.by_values
+    again = Game(story, seed=3, record=False)
+    assert [(o.index, o.text) for o in again.choices] == first
+    assert node.shown and again.choices is Game(story, seed=3, record=False).choices
+
+
 def test_a_node_compiled_during_play_is_not_rescanned_by_the_collector(tmp_path):
     story = load_story(make(tmp_path, CHOICES, HEAD), cache_dir=False)
     assert gc.isenabled()
