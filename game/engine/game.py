@@ -140,7 +140,8 @@ class Game:
         self._undo: deque[list[Any]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
-        # Caches of the forced-event search (never state: emptied whenever the state goes back).
+        # Caches of the event searches (never state: emptied whenever the state goes back). By
+        # a hub's events whose guards hold: those not used up (emptied when a `once` event is).
         self._alive: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._quiet: dict[int, Any] = {}
         self.waiting: Node | None = None  # lazy play: the node whose choices are not weighed yet
@@ -372,6 +373,8 @@ class Game:
             if ev is not None:
                 s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
                 s.ev_last[ev.node] = s.turn
+                if ev.once:
+                    self._alive = {}
         if ch.effects is not None:
             ch.effects(s)
         self._run(ch.target)
@@ -588,7 +591,7 @@ class Game:
             options.append(opt)
         if node.is_hub:
             for row in self._hub_events(node):
-                opt = self._option(len(options), row[1])
+                opt = self._option(len(options), row[1], row[3] and row[11])
                 if opt is not None:
                     enabled = enabled or opt.enabled
                     options.append(opt)
@@ -635,27 +638,33 @@ class Game:
             for row in self._hub_events(node):
                 yield (row[1], row[2], row[3], row[4], False, 0, row[10])
 
-    def _option(self, index: int, ch: Choice) -> Option | None:
+    def _option(self, index: int, ch: Choice, held: bool = False) -> Option | None:
+        """The Option for a choice (None if it isn't shown); `held` when its condition is
+        known to hold now."""
         s = self.state
         enabled = True
         reason = ""
-        if ch.cond is not None and not ch.cond(s):
+        if not held and ch.cond is not None and not ch.cond(s):
             if ch.reason is None:
                 return None
             enabled = False
             reason = ch.reason(s)
         cost = ""
         if ch.cost:
+            labels = self._plan.cost_labels
             parts = []
             for slot, amount_fn in ch.cost:
-                var = self.story.variables[slot]
                 amount = amount_fn(s)
-                unit = var.unit[:-1] if amount == 1 and var.unit.endswith("s") else var.unit
-                parts.append(f"{amount:g} {unit}")
+                label = labels.get((slot, amount))
+                if label is None:
+                    var = self.story.variables[slot]
+                    unit = var.unit[:-1] if amount == 1 and var.unit.endswith("s") else var.unit
+                    label = labels[slot, amount] = f"{amount:g} {unit}"
+                parts.append(label)
                 if enabled and s.v[slot] < amount:
                     enabled = False
-                    reason = f"Needs {amount:g} {unit}; {s.v[slot]} left"
-            cost = ", ".join(parts)
+                    reason = f"Needs {label}; {s.v[slot]} left"
+            cost = parts[0] if len(parts) == 1 else ", ".join(parts)
         return Option(index, ch.text(s), enabled, reason, cost, ch)
 
     def _hub_events(self, node: Node) -> list[Any]:
@@ -666,13 +675,17 @@ class Game:
         ev_count = s.ev_count
         turn = s.turn
         v = s.v
-        for row in self._plan.hub(node).offered.passing(v):
-            _ev, _ch, cond, no_reason, _cost, once, cooldown, at, _g_slot, _g_ok, _rng = row
-            if at in ev_count and ev_count[at]:
-                if once:
-                    continue
-                if cooldown and turn - s.ev_last.get(at, -(10**9)) < cooldown:
-                    continue
+        passing = self._plan.hub(node).offered.passing(v)
+        hit = self._alive.get(id(passing))
+        if hit is not None and hit[0] is passing:
+            alive = hit[1]
+        else:
+            alive = tuple(row for row in passing if not (row[5] and ev_count.get(row[7])))
+            self._alive[id(passing)] = (passing, alive)
+        for row in alive:
+            _ev, _ch, cond, no_reason, _cost, _once, cooldown, at, _g_slot, _g_ok, _rng, _held = row
+            if cooldown and at in ev_count and ev_count[at] and turn - s.ev_last.get(at, -(10**9)) < cooldown:
+                continue
             if cond is not None and no_reason and not cond(s):
                 continue
             shown.append(row)

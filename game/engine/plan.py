@@ -89,6 +89,8 @@ class Plan:
         self.lazy_nodes: list[bool | None] = [None] * n
         self._hubs: dict[int, HubPlan] = {}
         self._candidates: dict[int, Sieve] = {}
+        # A cost as a choice shows it, e.g. "2 hours", by (slot, amount).
+        self.cost_labels: dict[tuple[int, Any], str] = {}
         # The variables a change of which is a notice (e.g. "Becky: Trust +1"): shown ones, not
         # the turn counter or the hours, as (slot, character's name, label, which way is better).
         chars = {c.id: c.name for c in story.characters}
@@ -149,7 +151,7 @@ class Plan:
             guards: list[tuple[int, frozenset[Any] | None]] = [(0, None)] * len(rows)
             if node.is_hub:
                 hub = self.hub(node)
-                for ev, ch, cond, _nr, cost, once, cooldown, at, _slot, _ok, _rng in hub.events:
+                for ev, ch, cond, _nr, cost, once, cooldown, at, _slot, _ok, _rng, _held in hub.events:
                     rows.append((True, ch, cond, cost, once, -1 - at, cooldown, at))
                     guards.append(hub.guards[ev.node])
             sieve = self._candidates[node.index] = Sieve(self.story, tuple(rows), guards)
@@ -219,6 +221,9 @@ class HubPlan:
                 ev.node,
                 *(guards[ev.node] if ev.choice.reason is None else (0, None)),
                 _offer_draws(story, ev),
+                # Whether its condition, once it held, would hold again on a second look now
+                # (it draws no random numbers): then the Option is made without looking again.
+                ev.choice.cond is not None and not uses_randomness(story.ir_event(ev.node)["if"]),
             )
             for ev in fits
             if not ev.forced
