@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import ChoiceError, SaveError, StoryRuntimeError
-from .plan import UNKNOWN, plan_for
+from .plan import UNKNOWN, cost_label, plan_for
 from .state import MASK, STATE_VERSION, TRAIL, Chance, Notice, Option, State
 from .story import HUB, Choice, Ending, Node, Story
 
@@ -590,11 +590,30 @@ class Game:
             enabled = True
             options.append(opt)
         if node.is_hub:
+            v = s.v
             for row in self._hub_events(node):
-                opt = self._option(len(options), row[1], row[3] and row[11])
-                if opt is not None:
-                    enabled = enabled or opt.enabled
-                    options.append(opt)
+                fixed = row[12]
+                if fixed is None:
+                    opt = self._option(len(options), row[1], row[3] and row[11])
+                    if opt is not None:
+                        enabled = enabled or opt.enabled
+                        options.append(opt)
+                    continue
+                # Its condition held (in _hub_events): only whether it can be paid for is left.
+                ch = row[1]
+                index = len(options)
+                slot, amount, label = fixed
+                if slot < 0 or v[slot] >= amount:
+                    made = ch.shown
+                    if made is None:
+                        made = ch.shown = {}
+                    opt = made.get(index)
+                    if opt is None:
+                        opt = made[index] = Option(index, ch.const_text, True, "", label, ch)
+                    enabled = True
+                else:
+                    opt = Option(index, ch.const_text, False, f"Needs {label}; {v[slot]} left", label, ch)
+                options.append(opt)
         s.options = options
         return enabled
 
@@ -657,9 +676,7 @@ class Game:
                 amount = amount_fn(s)
                 label = labels.get((slot, amount))
                 if label is None:
-                    var = self.story.variables[slot]
-                    unit = var.unit[:-1] if amount == 1 and var.unit.endswith("s") else var.unit
-                    label = labels[slot, amount] = f"{amount:g} {unit}"
+                    label = labels[slot, amount] = cost_label(self.story, slot, amount)
                 parts.append(label)
                 if enabled and s.v[slot] < amount:
                     enabled = False
@@ -680,13 +697,17 @@ class Game:
         if hit is not None and hit[0] is passing:
             alive = hit[1]
         else:
-            alive = tuple(row for row in passing if not (row[5] and ev_count.get(row[7])))
+            # (the condition to test, if it has no reason to show instead; cooldown; event; row)
+            alive = tuple(
+                (row[2] if row[3] else None, row[6], row[7], row)
+                for row in passing
+                if not (row[5] and ev_count.get(row[7]))
+            )
             self._alive[id(passing)] = (passing, alive)
-        for row in alive:
-            _ev, _ch, cond, no_reason, _cost, _once, cooldown, at, _g_slot, _g_ok, _rng, _held = row
+        for cond, cooldown, at, row in alive:
             if cooldown and at in ev_count and ev_count[at] and turn - s.ev_last.get(at, -(10**9)) < cooldown:
                 continue
-            if cond is not None and no_reason and not cond(s):
+            if cond is not None and not cond(s):
                 continue
             shown.append(row)
         limit = node.hub_limit

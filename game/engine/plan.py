@@ -151,7 +151,21 @@ class Plan:
             guards: list[tuple[int, frozenset[Any] | None]] = [(0, None)] * len(rows)
             if node.is_hub:
                 hub = self.hub(node)
-                for ev, ch, cond, _nr, cost, once, cooldown, at, _slot, _ok, _rng, _held in hub.events:
+                for (
+                    ev,
+                    ch,
+                    cond,
+                    _nr,
+                    cost,
+                    once,
+                    cooldown,
+                    at,
+                    _slot,
+                    _ok,
+                    _rng,
+                    _held,
+                    _fixed,
+                ) in hub.events:
                     rows.append((True, ch, cond, cost, once, -1 - at, cooldown, at))
                     guards.append(hub.guards[ev.node])
             sieve = self._candidates[node.index] = Sieve(self.story, tuple(rows), guards)
@@ -224,6 +238,7 @@ class HubPlan:
                 # Whether its condition, once it held, would hold again on a second look now
                 # (it draws no random numbers): then the Option is made without looking again.
                 ev.choice.cond is not None and not uses_randomness(story.ir_event(ev.node)["if"]),
+                _fixed_option(story, ev),
             )
             for ev in fits
             if not ev.forced
@@ -271,6 +286,32 @@ class HubPlan:
     def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
         """The forced events whose guards hold for these values."""
         return self.sieve.passing(v)
+
+
+def cost_label(story: Story, slot: int, amount: Any) -> str:
+    """A cost as a choice shows it, e.g. "2 hours" or "1 hour"."""
+    unit = story.variables[slot].unit
+    if amount == 1 and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{amount:g} {unit}"
+
+
+def _fixed_option(story: Story, ev: Event) -> tuple[int, Any, str] | None:
+    """For an event whose Option, once its condition holds, depends only on whether its cost
+    can be paid (a fixed title, no reason, no cost or one fixed amount, nothing random):
+    (the cost's slot or -1, the amount, the cost's label). Otherwise None."""
+    ch = ev.choice
+    e = story.ir_event(ev.node)
+    if ch.const_text is None or ch.reason is not None or uses_randomness(e["if"]):
+        return None
+    if not e["cost"]:
+        return (-1, 0, "")
+    if len(e["cost"]) != 1:
+        return None
+    slot, amount = e["cost"][0]
+    if amount[0] != "num":
+        return None
+    return (slot, amount[1], cost_label(story, slot, amount[1]))
 
 
 def _offer_draws(story: Story, ev: Event) -> bool:
