@@ -141,7 +141,7 @@ class Game:
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
         self._char_ids = story.char_index
         # Caches of the event searches (never state: emptied whenever the state goes back). By
-        # a hub's events whose guards hold: those not used up (emptied when a `once` event is).
+        # a hub's events whose guards hold: those that were not used up when it was made.
         self._alive: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._quiet: dict[int, Any] = {}
         self.waiting: Node | None = None  # lazy play: the node whose choices are not weighed yet
@@ -373,8 +373,6 @@ class Game:
             if ev is not None:
                 s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
                 s.ev_last[ev.node] = s.turn
-                if ev.once:
-                    self._alive = {}
         if ch.effects is not None:
             ch.effects(s)
         self._run(ch.target)
@@ -438,8 +436,6 @@ class Game:
                         s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
                         s.ev_last[forced] = s.turn
                         s.fired += 1
-                        if event.once:
-                            self._alive = {}
                         target = forced
                         continue
                 visits[target] += 1
@@ -697,16 +693,20 @@ class Game:
         if hit is not None and hit[0] is passing:
             alive = hit[1]
         else:
-            # (the condition to test, if it has no reason to show instead; cooldown; event; row)
+            # (the condition to test, if it has no reason to show instead; once; cooldown;
+            # event; row)
             alive = tuple(
-                (row[2] if row[3] else None, row[6], row[7], row)
+                (row[2] if row[3] else None, row[5], row[6], row[7], row)
                 for row in passing
                 if not (row[5] and ev_count.get(row[7]))
             )
             self._alive[id(passing)] = (passing, alive)
-        for cond, cooldown, at, row in alive:
-            if cooldown and at in ev_count and ev_count[at] and turn - s.ev_last.get(at, -(10**9)) < cooldown:
-                continue
+        for cond, once, cooldown, at, row in alive:
+            if at in ev_count and ev_count[at]:
+                if once:
+                    continue  # used up since `alive` was made
+                if cooldown and turn - s.ev_last.get(at, -(10**9)) < cooldown:
+                    continue
             if cond is not None and not cond(s):
                 continue
             shown.append(row)
@@ -759,9 +759,11 @@ class Game:
         else:
             alive = tuple(row for row in passing if not (row[3] and ev_count.get(row[1])))
             self._alive[id(passing)] = (passing, alive)
-        for ev, at, priority, _once, cooldown, cond in alive:
+        for ev, at, priority, once, cooldown, cond in alive:
             if at in ev_forced and ev_forced[at] == turn:
                 continue
+            if once and at in ev_count and ev_count[at]:
+                continue  # used up since `alive` was made
             if best and priority < top:
                 break
             if cooldown and at in ev_count and ev_count[at] and turn - ev_last.get(at, -(10**9)) < cooldown:
