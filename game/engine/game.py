@@ -136,6 +136,9 @@ class Game:
         self._plan = plan_for(story)
         # A player's choice with nothing to record takes the shortest way through `choose`.
         self._quick = text and not self.record
+        # And a step into a node that only shows text and plain choices, with nothing weighed
+        # lazily, takes the shortest way through `_run`.
+        self._fast = self._quick and not lazy
         self._mode = (text, self.record, self._draws, self._plan, self._plan.lazy_nodes if lazy else None)
         self._undo: deque[list[Any]] = deque(maxlen=UNDO_LIMIT if self.record else 0)
         self._trail: list[int] | None = None  # while recording a choice: the nodes it entered
@@ -381,6 +384,23 @@ class Game:
         """The step loop: enter nodes from `target` on (forced events, effects, text, endings,
         gotos, branches, random outcomes, the end of a turn) until a choice is to be made."""
         s = self.state
+        if self._fast and target >= 0 and self.trace is None:
+            # The commonest step, the short way: a player's game with nothing to record, going
+            # into a node that only shows text and plain choices.
+            node = self.story.nodes[target]
+            if node is not None and node.simple:
+                s.visits[target] += 1
+                if node.effects is not None:
+                    node.effects(s)
+                paragraphs = node.paragraphs
+                if paragraphs is not None:
+                    s.passage.extend(paragraphs)
+                elif node.text is not None:
+                    node.text(s, s.passage)
+                s.node = target
+                if self._offer_plain(node):
+                    return
+                target = self._fall_back(node)
         story = self.story
         nodes = story.nodes
         visits = s.visits
@@ -388,9 +408,6 @@ class Game:
         trace = self.trace
         trail = self._trail
         tracking = trace is not None or trail is not None
-        # A player's game with nothing to record or trace, at a node that only shows text and
-        # plain choices (the commonest step), takes the short way below.
-        quick = present and not record and not tracking
         steps = 0
         while True:
             steps += 1
@@ -414,147 +431,138 @@ class Game:
             node = nodes[target]
             if node is None:
                 node = story.node_at(target)
-            if quick and node.simple:
-                visits[target] += 1
-                if node.effects is not None:
-                    node.effects(s)
-                paragraphs = node.paragraphs
-                if paragraphs is not None:
-                    s.passage.extend(paragraphs)
-                elif node.text is not None:
+            if node.is_hub:
+                s.hub = target
+                forced = self._forced_event(node)
+                if forced is not None:
+                    event = story.node_at(forced).event
+                    assert event is not None
+                    self._pay(event.choice)
+                    s.ev_forced[forced] = s.turn
+                    s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
+                    s.ev_last[forced] = s.turn
+                    s.fired += 1
+                    target = forced
+                    continue
+            visits[target] += 1
+            if tracking:
+                if trail is not None:
+                    trail.append(target)
+                if trace is not None:
+                    trace.append(target)
+            if node.effects is not None:
+                node.effects(s)
+            if present:
+                if node.text is not None:
+                    before = len(s.passage)
                     node.text(s, s.passage)
-                s.node = target
-            else:
-                if node.is_hub:
-                    s.hub = target
-                    forced = self._forced_event(node)
-                    if forced is not None:
-                        event = story.node_at(forced).event
-                        assert event is not None
-                        self._pay(event.choice)
-                        s.ev_forced[forced] = s.turn
-                        s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
-                        s.ev_last[forced] = s.turn
-                        s.fired += 1
-                        target = forced
-                        continue
-                visits[target] += 1
-                if tracking:
-                    if trail is not None:
-                        trail.append(target)
-                    if trace is not None:
-                        trace.append(target)
-                if node.effects is not None:
-                    node.effects(s)
-                if present:
-                    if node.text is not None:
-                        before = len(s.passage)
-                        node.text(s, s.passage)
-                        if record:
-                            s.transcript.extend(("text", p) for p in s.passage[before:])
-                elif draws:
-                    draw = plan.text[target]  # the draws the node's text makes, or None, or UNKNOWN
+                    if record:
+                        s.transcript.extend(("text", p) for p in s.passage[before:])
+            elif draws:
+                draw = plan.text[target]  # the draws the node's text makes, or None, or UNKNOWN
+                if draw is not None:
+                    if draw is UNKNOWN:
+                        draw = plan.text_draws(target)
                     if draw is not None:
-                        if draw is UNKNOWN:
-                            draw = plan.text_draws(target)
-                        if draw is not None:
-                            draw(s)
-                if node.ending is not None:
-                    end = node.ending
-                    if end.character is None:
-                        s.ending = end
-                        s.node = target
-                        s.options = []
-                        s.opts = []
-                        s.live = []
-                        s.outcomes.append((s.turn, end.id))
-                        return
-                    char = self._char_ids[end.character]
-                    if char not in s.char_endings:
-                        s.char_endings[char] = end.id
-                        s.outcomes.append((s.turn, end.id))
-                nav = node.nav
-                if nav == "choices":
-                    pass
-                elif nav == "goto":
-                    target = node.goto
-                    continue
-                elif nav == "branch":
-                    for cond, effects, out in node.outs:
-                        if cond is None or cond(s):
-                            if effects is not None:
-                                effects(s)
-                            target = out
-                            break
-                    continue
-                elif nav == "random":
-                    weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
-                    pick = s.weighted(weights)
-                    if pick < 0:
-                        raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
-                    _w, effects, target = node.outs[pick]
-                    if effects is not None:
-                        effects(s)
-                    continue
-                s.node = target
-                if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
-                    self.waiting = node
+                        draw(s)
+            if node.ending is not None:
+                end = node.ending
+                if end.character is None:
+                    s.ending = end
+                    s.node = target
+                    s.options = []
+                    s.opts = []
+                    s.live = []
+                    s.outcomes.append((s.turn, end.id))
                     return
-                if node.plain is None or not present or node.is_hub:
-                    if self._offer(node):
-                        return
-                    if node.fallback is not None:
-                        if node.fallback.effects is not None:
-                            node.fallback.effects(s)
-                        target = node.fallback.target
-                        continue
-                    raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
-            # The commonest node: which choices are on offer decides everything shown, so the
-            # Options for each such set are made once (and never changed: they are shared).
-            # Where the conditions read only variables, their values find the set directly.
-            # Not on a node's first offer: most nodes of a large story are offered once or
-            # twice, and what is kept for them would only feed the garbage collector.
-            shown = None
-            key_of = node.plain_key
-            if key_of is not None:
-                values = key_of(s.v)
-                shown = node.by_values.get(values)
-            if shown is None and node.fresh:
-                node.fresh = False
-                shown = []
-                for cond, ch in node.plain or ():
-                    if cond is None or cond(s):
-                        shown.append(Option(len(shown), ch.const_text or "", True, "", "", ch))
-            elif shown is None:
-                passing = []
-                for cond, ch in node.plain or ():
-                    if cond is None or cond(s):
-                        passing.append(ch)
-                on = tuple(passing)
-                shown = node.shown.get(on)
-                if shown is None:
-                    shown = node.shown[on] = [
-                        Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
-                    ]
-                if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
-                    node.by_values[values] = shown
-            s.options = shown
-            if shown:
-                return
-            if node.fallback is not None:
-                if node.fallback.effects is not None:
-                    node.fallback.effects(s)
-                target = node.fallback.target
+                char = self._char_ids[end.character]
+                if char not in s.char_endings:
+                    s.char_endings[char] = end.id
+                    s.outcomes.append((s.turn, end.id))
+            nav = node.nav
+            if nav == "choices":
+                pass
+            elif nav == "goto":
+                target = node.goto
                 continue
+            elif nav == "branch":
+                for cond, effects, out in node.outs:
+                    if cond is None or cond(s):
+                        if effects is not None:
+                            effects(s)
+                        target = out
+                        break
+                continue
+            elif nav == "random":
+                weights = [max(0, w(s)) for w, _e, _t in node.outs if w is not None]
+                pick = s.weighted(weights)
+                if pick < 0:
+                    raise StoryRuntimeError(f"every random weight at '{node.id}' is zero")
+                _w, effects, target = node.outs[pick]
+                if effects is not None:
+                    effects(s)
+                continue
+            s.node = target
+            if lazy is not None and (lazy[target] or (lazy[target] is None and plan.lazy(node))):
+                self.waiting = node
+                return
+            if self._offer(node):
+                return
+            target = self._fall_back(node)
+
+    def _fall_back(self, node: Node) -> int:
+        """Where a node with no choice to take goes: its fallback's target, after the
+        fallback's effects; StoryRuntimeError if it has none."""
+        fallback = node.fallback
+        if fallback is None:
             raise StoryRuntimeError(f"dead end at '{node.id}': no choice can be taken")
+        if fallback.effects is not None:
+            fallback.effects(self.state)
+        return fallback.target
+
+    def _offer_plain(self, node: Node) -> bool:
+        """`_offer` for a player at a node whose choices are all plain."""
+        s = self.state
+        # Which choices are on offer decides everything shown, so the Options for each such
+        # set are made once (and never changed: they are shared). Where the conditions read
+        # only variables, their values find the set directly. Not on a node's first offer:
+        # most nodes of a large story are offered once or twice, and what is kept for them
+        # would only feed the garbage collector.
+        shown = None
+        key_of = node.plain_key
+        if key_of is not None:
+            values = key_of(s.v)
+            shown = node.by_values.get(values)
+        if shown is None and node.fresh:
+            node.fresh = False
+            shown = []
+            for cond, ch in node.plain or ():
+                if cond is None or cond(s):
+                    shown.append(Option(len(shown), ch.const_text or "", True, "", "", ch))
+        elif shown is None:
+            passing = []
+            for cond, ch in node.plain or ():
+                if cond is None or cond(s):
+                    passing.append(ch)
+            on = tuple(passing)
+            shown = node.shown.get(on)
+            if shown is None:
+                shown = node.shown[on] = [
+                    Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
+                ]
+            if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
+                node.by_values[values] = shown
+        s.options = shown
+        return bool(shown)
 
     def _offer(self, node: Node) -> bool:
         """Work out the choices on offer at `node`: for players, `options` (labels, costs, and
         the reason a disabled one can't be taken); for automated play, `opts` and `live`, the
-        enabled ones' indices. Whether any can be taken. (A player's node whose choices are all
-        plain is offered by `_run` itself, the shortest way.)"""
+        enabled ones' indices. Whether any can be taken."""
         if not self._present:
             return self._offer_to_machine(node)
+        if node.plain is not None and not node.is_hub:
+            return self._offer_plain(node)
         s = self.state
         options: list[Option] = []
         enabled = False
