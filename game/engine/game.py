@@ -37,6 +37,23 @@ def _views() -> None:
     )
 
 
+def _plain_options(choices: Iterable[Choice]) -> list[Option]:
+    """The Options of plain choices on offer together (fixed labels, all enabled)."""
+    return [Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(choices)]
+
+
+def _enabled_option(ch: Choice, index: int, cost: str) -> Option:
+    """The Option of a choice with a fixed label, enabled, at this place in the list: nothing
+    about it can differ between visits, so it is made once and kept with the choice."""
+    made = ch.shown
+    if made is None:
+        made = ch.shown = {}
+    opt = made.get(index)
+    if opt is None:
+        opt = made[index] = Option(index, ch.const_text or "", True, "", cost, ch)
+    return opt
+
+
 def checked_value(story: Story, name: str, value: Any) -> tuple[int, Any]:
     """A variable's slot and `value` for it, clamped to its range; ValueError if it can't
     hold that value."""
@@ -533,25 +550,18 @@ class Game:
         if key_of is not None:
             values = key_of(s.v)
             shown = node.by_values.get(values)
-        if shown is None and node.fresh:
-            node.fresh = False
-            shown = []
-            for cond, ch in node.plain or ():
-                if cond is None or cond(s):
-                    shown.append(Option(len(shown), ch.const_text or "", True, "", "", ch))
-        elif shown is None:
-            passing = []
-            for cond, ch in node.plain or ():
-                if cond is None or cond(s):
-                    passing.append(ch)
-            on = tuple(passing)
-            shown = node.shown.get(on)
-            if shown is None:
-                shown = node.shown[on] = [
-                    Option(i, ch.const_text or "", True, "", "", ch) for i, ch in enumerate(on)
-                ]
-            if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
-                node.by_values[values] = shown
+        if shown is None:
+            passing = [ch for cond, ch in node.plain or () if cond is None or cond(s)]
+            if node.fresh:
+                node.fresh = False
+                shown = _plain_options(passing)
+            else:
+                on = tuple(passing)
+                shown = node.shown.get(on)
+                if shown is None:
+                    shown = node.shown[on] = _plain_options(on)
+                if key_of is not None and len(node.by_values) < MAX_REMEMBERED:
+                    node.by_values[values] = shown
         s.options = shown
         return bool(shown)
 
@@ -580,17 +590,10 @@ class Game:
             if cond is not None and not cond(s):
                 continue
             index = len(options)
-            text = ch.const_text
-            if text is None:
+            if ch.const_text is None:
                 opt = Option(index, ch.text(s), True, "", "", ch)
             else:
-                # Nothing about this option can differ between visits, so it is made once.
-                made = ch.shown
-                if made is None:
-                    made = ch.shown = {}
-                opt = made.get(index)
-                if opt is None:
-                    opt = made[index] = Option(index, text, True, "", "", ch)
+                opt = _enabled_option(ch, index, "")
             enabled = True
             options.append(opt)
         if node.is_hub:
@@ -608,12 +611,7 @@ class Game:
                 index = len(options)
                 slot, amount, label = fixed
                 if slot < 0 or v[slot] >= amount:
-                    made = ch.shown
-                    if made is None:
-                        made = ch.shown = {}
-                    opt = made.get(index)
-                    if opt is None:
-                        opt = made[index] = Option(index, ch.const_text, True, "", label, ch)
+                    opt = _enabled_option(ch, index, label)
                     enabled = True
                 else:
                     opt = Option(index, ch.const_text, False, f"Needs {label}; {v[slot]} left", label, ch)
