@@ -157,3 +157,37 @@ def test_a_hub_event_the_story_no_longer_has_is_left_out(tmp_path):
     _g, data = _saved(tmp_path, hub)
     back = _reload(tmp_path, hub[: hub.index("          visit:")], data)
     assert [o.text for o in back.choices] == ["Stay."]
+
+
+def test_a_live_reload_keeps_each_label_to_its_target_or_keeps_the_old_version(tmp_path):
+    # What a front end's live reload does (`Session.reload`): the state moves to the new
+    # version only if every choice on screen can be found again.
+    from game.session import Session
+
+    root = make(tmp_path, ROOMS)
+    session = Session(root, tmp_path / "saves", 3, load_story(root, cache_dir=False), background=False)
+    session.new_game()
+    playing = session.game
+    assert playing is not None
+    swapped = ROOMS.replace(
+        "      - {text: Go into the left room., goto: left}\n      - {text: Go into the right room., goto: right}\n",
+        "      - {text: Go into the right room., goto: right}\n      - {text: Go into the left room., goto: left}\n",
+    )
+    (root / "main.yaml").write_text(textwrap.dedent(swapped), encoding="utf-8")
+    assert session.reload(load_story(root, cache_dir=False)) == ""
+    moved = session.game
+    assert moved is not None and moved is not playing
+    labels = [o.text for o in moved.choices]
+    session.choose(labels.index("Go into the left room."))
+    assert moved.passage == ["You are in the left room."]
+    # A label changed under the player: the reload is refused, saying why, and play goes on.
+    session.choose(0)
+    shown = [o.text for o in moved.choices]
+    (root / "main.yaml").write_text(
+        textwrap.dedent(swapped.replace("Go into the left room.", "Go through the left door.")),
+        encoding="utf-8",
+    )
+    why = session.reload(load_story(root, cache_dir=False))
+    assert "passage 'main.start' has changed" in why
+    assert session.game is moved and [o.text for o in moved.choices] == shown
+    session.close()
