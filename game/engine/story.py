@@ -414,13 +414,17 @@ def fixed_paragraphs(items: list[Any]) -> tuple[str, ...] | None:
     return None
 
 
+def _adding(paragraphs: tuple[str, ...]) -> Callable[[Any, list[str]], None]:
+    return lambda st, out: out.extend(paragraphs)
+
+
 def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
     """Compile text items into a renderer that appends paragraphs to a list."""
     if not items:
         return None
     paragraphs = fixed_paragraphs(items)
     if paragraphs is not None:
-        return lambda st, out: out.extend(paragraphs)
+        return _adding(paragraphs)
     if all(item[0] == "p" for item in items):
         # Plain paragraphs, some with {interpolation}: one loop, no renderer per paragraph.
         plain = [
@@ -810,8 +814,8 @@ class _Compiler:
         node.line = n["line"]
         node.title = n["title"]
         node.character = None if n["character"] is None else self.characters[n["character"]].id
-        node.text = compile_text(n["text"], index)
         node.paragraphs = fixed_paragraphs(n["text"])
+        node.text = compile_text(n["text"], index) if node.paragraphs is None else _adding(node.paragraphs)
         node.effects = compile_effects(n["effects"], variables)
         choices: list[Choice] = []
         offer = []
