@@ -299,7 +299,7 @@ class _Indexer:
 
     def _strategies(self, doc: Map) -> None:
         """Variables named outright (not by a wildcard) in `playtest: strategies:`, such as
-        `prefer:support_actions`, so that renaming the variable renames them too."""
+        the NAME of `prefer:NAME`, so that renaming the variable renames them too."""
         playtest = doc.get("playtest")
         strategies = playtest.get("strategies") if isinstance(playtest, Map) else None
         if not isinstance(strategies, Map):

@@ -407,7 +407,7 @@ class _Builder:
 
     def _playtest(self, src: _Source, story: Map) -> dict[str, Any]:
         """`playtest: {strategies: {NAME: SPEC}}`: strategies the story names for `iom playtest`
-        (e.g. a support-first player as `prefer:support_actions`), so no story word is in code."""
+        (e.g. a player who prefers raising one variable, `prefer:NAME`), so no story word is in code."""
         out: dict[str, Any] = {"strategies": {}}
         if not src.want(story, "playtest", (Map,), "'playtest'"):
             return out
