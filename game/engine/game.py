@@ -393,7 +393,13 @@ class Game:
             if ev is not None:
                 s.ev_count[ev.node] = s.ev_count.get(ev.node, 0) + 1
                 s.ev_last[ev.node] = s.turn
-        if ch.effects is not None:
+        adjust = ch.adjust
+        if adjust is not None:
+            v = s.v
+            for slot, amount, lo, hi in adjust:
+                x = v[slot] + amount
+                v[slot] = lo if x < lo else hi if x > hi else x
+        elif ch.effects is not None:
             ch.effects(s)
         self._run(ch.target)
 

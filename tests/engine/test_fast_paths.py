@@ -175,3 +175,29 @@ def test_choice_keys_made_on_first_use_are_the_same_whichever_is_asked_first(tmp
     assert keys((2, 1, 0)) == (first, fallback)
     assert first[0].startswith("c:~") and first[1] == first[0] + "#2" and first[2] == "c:right"
     assert fallback.startswith("c:~") and fallback not in first
+
+
+ADJUSTS = """\
+nodes:
+  start:
+    text: "Week {week}, n {n}."
+    choices:
+      - {text: "Up three", effects: [n += 3], goto: start}
+      - {text: "Down, and a week on", effects: [n -= 2, week += 1], goto: start}
+      - {text: "Down by a lot", effects: [n -= 20], goto: start}
+      - {text: "Not only sums", effects: [n += 1, fresh = not fresh], goto: start}
+"""
+
+
+@given(st.lists(st.integers(0, 3), max_size=40))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_effects_taken_as_data_are_the_effects_called(tmp_path, picks):
+    story = load_story(make(tmp_path, ADJUSTS, HEAD), cache_dir=False)
+    choices = story.node("main.start").choices
+    assert [ch.adjust is not None for ch in choices] == [True, True, True, False]
+    g = Game(story, seed=1, record=False)
+    for pick in picks:
+        twin = g.state.copy()
+        choices[pick].effects(twin)  # the long way, called on a copy
+        g.choose(pick)
+        assert g.state.v == twin.v  # clamped to 0..9 and 1..9 the same way
