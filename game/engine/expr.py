@@ -599,6 +599,14 @@ _BIN: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def var_const_test(tree: Any) -> tuple[int, Callable[[Any, Any], Any], Any] | None:
+    """For a condition `variable OP constant`, the commonest: (slot, the comparison as a C
+    function, the constant), to test as `f(v[slot], constant)`; None for any other."""
+    if tree is not None and tree[0] == "cmp" and tree[2][0] == "var" and tree[3][0] in ("num", "str"):
+        return tree[2][1], _CMP[tree[1]], tree[3][1]
+    return None
+
+
 def _cmp_var_const(op: str, slot: int, c: Any) -> Fn:
     # The commonest condition shape, `var OP constant`, gets a closure of its own.
     if op == ">=":

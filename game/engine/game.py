@@ -557,7 +557,16 @@ class Game:
             values = key_of(s.v)
             shown = node.by_values.get(values)
         if shown is None:
-            passing = [ch for cond, ch in node.plain or () if cond is None or cond(s)]
+            v = s.v
+            passing = []
+            for cond, test, ch in node.plain or ():
+                if test is not None:  # `x OP constant`, tested without a call into Python
+                    slot, op, c = test
+                    if not op(v[slot], c):
+                        continue
+                elif cond is not None and not cond(s):
+                    continue
+                passing.append(ch)
             if node.fresh:
                 node.fresh = False
                 shown = _plain_options(passing)

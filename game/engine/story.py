@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from .expr import FLOAT, checked_mul, compile_expr, compile_test
+from .expr import FLOAT, checked_mul, compile_expr, compile_test, var_const_test
 from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
 from .plan import expr_nodes, uses_randomness
@@ -217,9 +217,10 @@ class Node:
         # uid, whether its label or reason draws random numbers).
         self.offer: tuple[tuple[Any, ...], ...] = ()
         # When every choice is as simple as they come (a fixed label, perhaps a condition, no
-        # reason, cost or `once`): (condition, choice) pairs, and the Options made so far for
-        # each set of choices that were on offer together. Otherwise None.
-        self.plain: tuple[tuple[Fn | None, Choice], ...] | None = None
+        # reason, cost or `once`): (condition, its `var_const_test` or None, choice) rows, and
+        # the Options made so far for each set of choices that were on offer together.
+        # Otherwise None.
+        self.plain: tuple[tuple[Fn | None, Any, Choice], ...] | None = None
         self.shown: dict[tuple[Choice, ...], list[Any]] = {}
         # When the plain choices' conditions read only variables: those variables' values (a
         # C-level getter), and the Options for each combination of them seen so far.
@@ -880,7 +881,11 @@ class _Compiler:
         node.fallback = fallback
         node.choices = tuple(choices)
         node.offer = tuple(offer)
-        node.plain = tuple((ch.cond, ch) for ch in node.choices) if plain else None
+        node.plain = (
+            tuple((ch.cond, var_const_test(t), ch) for ch, t in zip(node.choices, tests, strict=True))
+            if plain
+            else None
+        )
         node.plain_key = _values_read(tests) if plain else None
         node.shown = {}
         node.by_values = {}

@@ -101,6 +101,13 @@ nodes:
 
 def test_options_made_once_for_a_set_of_choices_are_the_same_as_new_ones(tmp_path):
     story = load_story(make(tmp_path, CHOICES, HEAD), cache_dir=False)
+    # `n < 9` and `n > 0` are tested as data, `fresh` by its compiled condition.
+    assert [test is not None for _cond, test, _ch in story.node("main.start").plain or ()] == [
+        True,
+        True,
+        False,
+        False,
+    ]
     g = Game(story, seed=3)
     seen = set()
     for step in range(60):
