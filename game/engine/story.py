@@ -6,7 +6,7 @@ import gc
 import hashlib
 import marshal
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -648,7 +648,7 @@ def int_changes(
     return tuple(changes)  # type: ignore[arg-type]
 
 
-def _adjust(changes: list[tuple[int, int, int, int]]) -> Effect:
+def _adjust(changes: Sequence[tuple[int, int, int, int]]) -> Effect:
     """Several `var += constant` effects as one function."""
     if len(changes) == 1:
         ((slot, delta, lo, hi),) = changes
@@ -815,8 +815,9 @@ class _Compiler:
         reason = c.get("reason")
         ch.reason = compile_template(reason) if reason is not None else None
         ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"]) if c["cost"] else ()
-        ch.effects = compile_effects(c.get("effects"), self.variables)
-        ch.adjust = int_changes(c.get("effects"), self.variables)
+        effects = c.get("effects")
+        ch.adjust = int_changes(effects, self.variables)
+        ch.effects = _adjust(ch.adjust) if ch.adjust is not None else compile_effects(effects, self.variables)
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
