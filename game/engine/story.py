@@ -642,10 +642,13 @@ def int_changes(
     variables, as data (see `Choice.adjust`); None when any is something else, or none."""
     if not stmts:
         return None
-    changes = [_int_change(stmt, variables) for stmt in stmts]
-    if None in changes:
-        return None
-    return tuple(changes)  # type: ignore[arg-type]
+    changes = []
+    for stmt in stmts:
+        change = _int_change(stmt, variables)
+        if change is None:
+            return None
+        changes.append(change)
+    return tuple(changes)
 
 
 def _adjust(changes: Sequence[tuple[int, int, int, int]]) -> Effect:
@@ -852,6 +855,7 @@ class _Compiler:
         fallback = None
         plain = True
         tests = []
+        rows: list[tuple[Fn | None, Any, Choice]] = []
         base = index * MAX_CHOICES_PER_NODE
         for i, c in enumerate(n["choices"]):
             if not c:
@@ -879,14 +883,11 @@ class _Compiler:
                     plain = False
                 else:
                     tests.append(c["if"])
+                    rows.append((ch.cond, var_const_test(c["if"]), ch))
         node.fallback = fallback
         node.choices = tuple(choices)
         node.offer = tuple(offer)
-        node.plain = (
-            tuple((ch.cond, var_const_test(t), ch) for ch, t in zip(node.choices, tests, strict=True))
-            if plain
-            else None
-        )
+        node.plain = tuple(rows) if plain else None
         node.plain_key = _values_read(tests) if plain else None
         node.shown = {}
         node.by_values = {}
