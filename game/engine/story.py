@@ -15,6 +15,7 @@ from .expr import FLOAT, checked_mul, compile_expr, compile_test, var_const_test
 from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
 from .plan import expr_nodes, uses_randomness
+from .pycode import Writer, condition_function, effects_function, value_function
 
 Fn = Callable[[Any], Any]
 Effect = Callable[[Any], None]
@@ -158,6 +159,10 @@ class Event:
             ch = self._choice = self._make(self) if self._make is not None else Choice()
             ch.event = self
         return ch
+
+    def reset(self) -> None:
+        """Forget the choice made, to be made again when next needed."""
+        self._choice = None
 
 
 class Node:
@@ -312,13 +317,28 @@ class Story:
         """Compile every node now (games otherwise compile each node when first reached), for
         a story that is to be played many times in this process (playtests, servers).
 
+        Compiled this way, conditions and effects are Python code (see pycode): slower to
+        make than the closures of a node compiled on demand, faster to run. Nodes, events and
+        the weekly rules compiled before are compiled again the same way; they do exactly what
+        they did, so games under way go on as they were.
+
         The compiled nodes then live as long as the process, so they go to the collector's
         permanent generation: otherwise every full collection would walk them all again."""
+        compiler = self.compiler
+        again = not compiler.code
+        compiler.code = True
         enabled = gc.isenabled()
         gc.disable()
         try:
-            for i in range(len(self.nodes)):
-                self.node_at(i)
+            nodes = self.nodes
+            for i in range(len(nodes)):
+                if again or nodes[i] is None:
+                    nodes[i] = compiler.node(i)
+            if again:
+                for ev in self.events:
+                    compiler.recompile_event(ev)
+                # The story is otherwise immutable: this swaps the rules for the same rules.
+                object.__setattr__(self, "turns", compiler.turns())
         finally:
             gc.freeze()
             if enabled:
@@ -462,6 +482,70 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
             r(st, out)
 
     return render
+
+
+def text_function(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
+    """`compile_text`'s renderer as Python code (see pycode), for Story.compile_all: the same
+    paragraphs from the same tests, draws and visit counts, in one function."""
+    if not items:
+        return None
+    paragraphs = fixed_paragraphs(items)
+    if paragraphs is not None:
+        return _adding(paragraphs)
+    w = Writer()
+    w.lines.append("    append = out.append")
+    _text_code(w, items, node_index, "    ")
+    return w.function("text", "st, out")
+
+
+def _text_code(w: Writer, items: list[Any], node_index: int, indent: str) -> None:
+    out = w.lines
+    paragraphs = fixed_paragraphs(items)
+    if paragraphs is not None:
+        out.extend(f"{indent}append({w.literal(p)})" for p in paragraphs)
+        return
+    at = 0
+    while at < len(items):
+        run = _keyed_run(items, at) if items[at][0] == "if" else None
+        if run is not None:
+            slot, cases, at = run
+            out.append(f"{indent}{w.const(_switch(slot, cases, node_index))}(st, out)")
+            continue
+        item = items[at]
+        at += 1
+        kind = item[0]
+        if kind == "p":
+            parts = item[1]
+            if all(isinstance(x, str) for x in parts):
+                out.append(f"{indent}append({w.literal(''.join(parts))})")
+            else:
+                out.append(f"{indent}append({w.const(compile_template(parts))}(st))")
+        elif kind == "if":
+            out.append(f"{indent}if {w.test(item[1])}:")
+            if item[2]:
+                _text_code(w, item[2], node_index, indent + "    ")
+            else:
+                out.append(f"{indent}    pass")
+            if item[3]:
+                out.append(f"{indent}else:")
+                _text_code(w, item[3], node_index, indent + "    ")
+        else:
+            count = len(item[1])
+            if kind == "sequence":
+                pick = f"_int(_min(st.visits[{int(node_index)}], {count})) - 1"
+            elif kind == "cycle":
+                pick = f"_int(st.visits[{int(node_index)}] - 1) % {count}"
+            else:
+                pick = f"_int(st.randint(0, {count - 1}))"
+            fixed = [fixed_paragraphs(a) if a else () for a in item[1]]
+            if all(f is not None for f in fixed):
+                out.append(f"{indent}out.extend({w.const(tuple(fixed))}[_max(0, {pick})])")
+            else:
+                alternatives = tuple(compile_text(a, node_index) for a in item[1])
+                t = w.temp()
+                out.append(f"{indent}{t} = {w.const(alternatives)}[_max(0, {pick})]")
+                out.append(f"{indent}if {t} is not None:")
+                out.append(f"{indent}    {t}(st, out)")
 
 
 SWITCH_RUN = 4  # consecutive `if` paragraphs keyed on one variable that are worth a table
@@ -801,6 +885,36 @@ class _Compiler:
         self.endings = endings
         self.ir_turns: dict[str, Any] | None = None
         self.events: dict[int, Event] = {}
+        # Whether conditions and effects are written as Python code (see pycode): slower to
+        # make, faster to run; for a story played many times (Story.compile_all).
+        self.code = False
+
+    def test(self, tree: Any) -> Fn:
+        return condition_function(tree) if self.code else compile_test(tree)
+
+    def expr(self, tree: Any) -> Fn:
+        return value_function(tree) if self.code else compile_expr(tree)
+
+    def text(self, items: list[Any], index: int) -> Callable[[Any, list[str]], None] | None:
+        return text_function(items, index) if self.code else compile_text(items, index)
+
+    def effects(self, stmts: list[Any] | None) -> Effect | None:
+        if self.code and stmts and int_changes(stmts, self.variables) is None:
+            return effects_function(stmts, self.variables)
+        return compile_effects(stmts, self.variables)
+
+    def turns(self) -> Turns | None:
+        """How time passes, compiled."""
+        t = self.ir_turns
+        if t is None:
+            return None
+        return Turns(
+            counter=t["counter"],
+            budget=t["budget"],
+            refill=self.expr(t["refill"]) if t["refill"] is not None else None,
+            hub=t["hub"],
+            end_of_turn=self.effects(t["end_of_turn"]),
+        )
 
     def choice(self, c: Mapping[str, Any], uid: int, text_key: str = "text") -> Choice:
         # Every slot set once, here (no defaults first): this runs for every choice compiled.
@@ -814,13 +928,13 @@ class _Compiler:
             ch.const_text = "".join(text) if all(type(p) is str for p in text) else None
             ch.text = compile_template(text)
         test = c.get("if")
-        ch.cond = compile_test(test) if test is not None else None
+        ch.cond = self.test(test) if test is not None else None
         reason = c.get("reason")
         ch.reason = compile_template(reason) if reason is not None else None
         ch.cost = tuple((slot, compile_expr(t)) for slot, t in c["cost"]) if c["cost"] else ()
         effects = c.get("effects")
         ch.adjust = int_changes(effects, self.variables)
-        ch.effects = _adjust(ch.adjust) if ch.adjust is not None else compile_effects(effects, self.variables)
+        ch.effects = _adjust(ch.adjust) if ch.adjust is not None else self.effects(effects)
         ch.target = c.get("goto", 0)
         ch.once = c.get("once", False)
         ch.fallback = c.get("fallback", False)
@@ -837,7 +951,6 @@ class _Compiler:
 
     def node(self, index: int) -> Node:
         n = self.ir_nodes[index]
-        variables = self.variables
         # Every slot set once, here, in one pass over the choices: this runs for every node.
         node = Node.__new__(Node)
         node.index = index
@@ -848,8 +961,8 @@ class _Compiler:
         node.title = n["title"]
         node.character = None if n["character"] is None else self.characters[n["character"]].id
         node.paragraphs = fixed_paragraphs(n["text"])
-        node.text = compile_text(n["text"], index) if node.paragraphs is None else _adding(node.paragraphs)
-        node.effects = compile_effects(n["effects"], variables)
+        node.text = self.text(n["text"], index) if node.paragraphs is None else _adding(node.paragraphs)
+        node.effects = self.effects(n["effects"])
         choices: list[Choice] = []
         offer = []
         fallback = None
@@ -908,12 +1021,9 @@ class _Compiler:
         if nav[0] == "goto":
             node.goto = nav[1]
         elif nav[0] == "random":
-            node.outs = tuple((compile_expr(w), compile_effects(e, variables), t) for w, e, t in nav[1])
+            node.outs = tuple((self.expr(w), self.effects(e), t) for w, e, t in nav[1])
         elif nav[0] == "branch":
-            node.outs = tuple(
-                (None if c is None else compile_test(c), compile_effects(e, variables), t)
-                for c, e, t in nav[1]
-            )
+            node.outs = tuple((None if c is None else self.test(c), self.effects(e), t) for c, e, t in nav[1])
         if n["ending"]:
             node.ending = self.endings[n["ending"]["id"]]
         hub = n["hub"]
@@ -937,12 +1047,17 @@ class _Compiler:
             ev = self.events[index] = Event(self._event_choice)
             ev.node = index
             ev.priority = e["priority"]
-            ev.weight = compile_expr(e["weight"])
+            ev.weight = self.expr(e["weight"])
             ev.once = e["once"]
             ev.cooldown = e["cooldown"]
             ev.forced = e["forced"]
             ev.tags = frozenset(e["tags"]) if e["tags"] else None
         return ev
+
+    def recompile_event(self, ev: Event) -> None:
+        """Compile an event again, as it now would be (its choice when next needed)."""
+        ev.weight = self.expr(ir_event(self.ir_nodes[ev.node])["weight"])
+        ev.reset()
 
     def _event_choice(self, ev: Event) -> Choice:
         e = ir_event(self.ir_nodes[ev.node])
@@ -1045,16 +1160,7 @@ def build_story(ir: dict[str, Any], content_hash: str, warnings: tuple[Any, ...]
         nodes[i] = compiler.node(i)  # hubs at once: the play loop works out their events
     # Each event at once (its node's passage waits like the rest).
     events = [compiler.event(i) for i in ir["events"]]
-    turns = None
-    if ir["turns"] is not None:
-        t = ir["turns"]
-        turns = Turns(
-            counter=t["counter"],
-            budget=t["budget"],
-            refill=compile_expr(t["refill"]) if t["refill"] is not None else None,
-            hub=t["hub"],
-            end_of_turn=compile_effects(t["end_of_turn"], variables),
-        )
+    turns = compiler.turns()
     events.sort(key=lambda e: -e.priority)
     return Story(
         id=ir["id"],
