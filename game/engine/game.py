@@ -709,7 +709,10 @@ class Game:
         ev_count = s.ev_count
         turn = s.turn
         v = s.v
-        passing = self._plan.hub(node).offered.passing(v)
+        plan = node.hub_plan
+        if plan is None:
+            plan = self._plan.hub(node)
+        passing = plan.offered.passing(v)
         hit = self._alive.get(id(passing))
         if hit is not None and hit[0] is passing:
             alive = hit[1]
@@ -760,7 +763,9 @@ class Game:
         """The forced event a hub enters instead of offering choices, if any: the highest
         priority whose condition holds (weighted among equals), at most once a turn each."""
         s = self.state
-        plan = self._plan.hub(node)
+        plan = node.hub_plan
+        if plan is None:
+            plan = self._plan.hub(node)
         if not plan.forced:
             return None
         hub = node.index

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .expr import compile_expr
+from .pycode import Writer
 
 if TYPE_CHECKING:
     from .story import Event, Node, Story
@@ -115,6 +116,7 @@ class Plan:
         if hub is None:
             forced, offered = self.story.hub_events(node)
             hub = self._hubs[node.index] = HubPlan(self.story, [*forced, *offered])
+        node.hub_plan = hub  # where the play loop looks first
         return hub
 
     def lazy(self, node: Node) -> bool:
@@ -269,19 +271,13 @@ class HubPlan:
                         reads.add(t[1])
                     elif t[0] == "visited":
                         visits.add(t[1])
-            values = itemgetter(*sorted(reads), 0) if reads else None  # (slot 0 again: always a tuple)
-            seen = itemgetter(*sorted(visits), 0) if visits else None
-
-            def settled(g: Any) -> Any:
-                return (
-                    values(g.v) if values else None,
-                    seen(g.visits) if seen else None,
-                    g.turn,
-                    g.fired,
-                    len(g.char_endings),
-                )
-
-            self.settled = settled
+            # One flat tuple of everything read, as Python code (see pycode).
+            w = Writer()
+            parts = [f"v[{slot}]" for slot in sorted(reads)]
+            parts += [f"st.visits[{index}]" for index in sorted(visits)]
+            parts += ["st.turn", "st.fired", "_len(st.char_endings)"]
+            w.lines.append(f"    return ({', '.join(parts)})")
+            self.settled = w.function("settled")
 
     def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
         """The forced events whose guards hold for these values."""

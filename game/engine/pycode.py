@@ -56,6 +56,7 @@ _GLOBALS: dict[str, Any] = {
     "_min": min,
     "_max": max,
     "_isinstance": isinstance,
+    "_len": len,
 }
 
 

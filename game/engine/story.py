@@ -196,6 +196,7 @@ class Node:
         "paragraphs",
         "simple",
         "fresh",
+        "hub_plan",
     )
 
     def __init__(self) -> None:
@@ -237,6 +238,7 @@ class Node:
         # goto, branch or random outcome.
         self.simple = False
         self.fresh = True  # its plain choices were never offered yet
+        self.hub_plan: Any = None  # a hub's plan (see plan.py), once worked out
 
 
 @dataclass(frozen=True, slots=True)
@@ -1005,6 +1007,7 @@ class _Compiler:
         node.shown = {}
         node.by_values = {}
         node.fresh = True
+        node.hub_plan = None
         for ch in node.choices:
             ch._siblings = node.choices  # saves find a choice by its key (`ref`), not its place
         if fallback is not None:
