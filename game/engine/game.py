@@ -608,7 +608,10 @@ class Game:
             if ch.const_text is None:
                 opt = Option(index, ch.text(s), True, "", "", ch)
             else:
-                opt = _enabled_option(ch, index, "")
+                made = ch.shown  # the Option made for this place before (_enabled_option)
+                opt = made.get(index) if made is not None else None
+                if opt is None:
+                    opt = _enabled_option(ch, index, "")
             enabled = True
             options.append(opt)
         if node.is_hub:
@@ -626,7 +629,10 @@ class Game:
                 index = len(options)
                 slot, amount, label = fixed
                 if slot < 0 or v[slot] >= amount:
-                    opt = _enabled_option(ch, index, label)
+                    made = ch.shown
+                    opt = made.get(index) if made is not None else None
+                    if opt is None:
+                        opt = _enabled_option(ch, index, label)
                     enabled = True
                 else:
                     opt = Option(index, ch.const_text, False, f"Needs {label}; {v[slot]} left", label, ch)
@@ -712,7 +718,8 @@ class Game:
         plan = node.hub_plan
         if plan is None:
             plan = self._plan.hub(node)
-        passing = plan.offered.passing(v)
+        sieve = plan.offered
+        passing = sieve.rows if sieve.key is None else sieve.cache.get(sieve.key(v)) or sieve.passing(v)
         hit = self._alive.get(id(passing))
         if hit is not None and hit[0] is passing:
             alive = hit[1]

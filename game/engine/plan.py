@@ -185,7 +185,9 @@ class Sieve:
         self.rows = rows
         slots = sorted({slot for slot, ok in guards if ok is not None})
         self._slots = tuple(slots)
-        self._key = itemgetter(*slots) if slots else None
+        # The guarded variables' values (None when nothing is guarded), and the rows passing
+        # for each combination seen: the play loop looks there first (see `passing`).
+        self.key = itemgetter(*slots) if slots else None
         self._masks: list[dict[Any, int]] = []
         for slot in slots:
             masks: dict[Any, int] = {}
@@ -197,18 +199,18 @@ class Sieve:
                 masks[x] = mask
             self._masks.append(masks)
         self._all = (1 << len(rows)) - 1
-        self._cache: dict[Any, tuple[Any, ...]] = {}
+        self.cache: dict[Any, tuple[Any, ...]] = {}
         self._by_mask: dict[int, tuple[Any, ...]] = {self._all: rows}
 
     def passing(self, v: list[Any]) -> tuple[Any, ...]:
         """The rows whose guards hold for these values."""
-        if self._key is None:
+        if self.key is None:
             return self.rows
-        key = self._key(v)
-        hit = self._cache.get(key)
+        key = self.key(v)
+        hit = self.cache.get(key)
         if hit is None:
-            if len(self._cache) >= 200_000:
-                self._cache.clear()
+            if len(self.cache) >= 200_000:
+                self.cache.clear()
             mask = self._all
             for slot, masks in zip(self._slots, self._masks, strict=True):
                 mask &= masks[v[slot]]
@@ -216,7 +218,7 @@ class Sieve:
             if hit is None:
                 rows = self.rows
                 hit = self._by_mask[mask] = tuple(rows[bit] for bit in range(len(rows)) if mask >> bit & 1)
-            self._cache[key] = hit
+            self.cache[key] = hit
         return hit
 
 

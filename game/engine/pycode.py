@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .expr import (
     FLOAT,
+    MAX_NUMBER,
     Fn,
     _checked,
     _div,
@@ -38,6 +39,9 @@ from .expr import (
 
 if TYPE_CHECKING:
     from .story import Variable
+
+# Half the limit on a calculation (expr.MAX_NUMBER): well inside it, even after rounding.
+SAFE = MAX_NUMBER // 2
 
 _CMP_OPS = {"==", "!=", "<", "<=", ">", ">="}
 
@@ -73,10 +77,71 @@ def _literal(value: Any) -> str:
 class Writer:
     """Writes one function's source; names it needs beyond the helpers go into `consts`."""
 
-    def __init__(self) -> None:
+    def __init__(self, variables: Sequence[Variable] | None = None) -> None:
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.temps = 0
+        self.variables = variables  # when known, their ranges spare checks that can't fail
+
+    # -- what is known before running -----------------------------------------------------
+    def bounds(self, tree: Any) -> tuple[Any, Any] | None:
+        """The least and greatest value an arithmetic expression can have, when known."""
+        kind = tree[0]
+        if kind == "num":
+            return tree[1], tree[1]
+        if kind == "var" and self.variables is not None:
+            var = self.variables[tree[1]]
+            if var.type == "int":
+                return var.min, var.max
+            if var.type == "bool":
+                return 0, 1
+            return None
+        if kind == "neg":
+            inner = self.bounds(tree[1])
+            return None if inner is None else (-inner[1], -inner[0])
+        if kind == "bin" and tree[1] in ("+", "-", "*"):
+            a, b = self.bounds(tree[2]), self.bounds(tree[3])
+            if a is None or b is None:
+                return None
+            if tree[1] == "+":
+                return a[0] + b[0], a[1] + b[1]
+            if tree[1] == "-":
+                return a[0] - b[1], a[1] - b[0]
+            products = [x * y for x in a for y in b]
+            return min(products), max(products)
+        if kind == "call" and tree[1] in ("min", "max", "clamp"):
+            args = [self.bounds(t) for t in tree[2:]]
+            if any(b is None for b in args):
+                return None
+            lows = [b[0] for b in args if b is not None]
+            highs = [b[1] for b in args if b is not None]
+            return min(lows), max(highs)  # (wider than need be for min, max and clamp)
+        return None
+
+    def safe(self, tree: Any) -> bool:
+        """Whether an expression's value is surely within the limit a calculation is checked
+        against (so checking it could never fail)."""
+        b = self.bounds(tree)
+        return b is not None and -SAFE <= b[0] and b[1] <= SAFE
+
+    def whole(self, tree: Any) -> bool:
+        """Whether an expression's value is surely a whole number (an int, not a bool)."""
+        kind = tree[0]
+        if kind == "num":
+            return type(tree[1]) is int
+        if kind == "var":
+            return self.variables is not None and self.variables[tree[1]].type == "int"
+        if kind in ("visited", "turn"):
+            return True
+        if kind == "neg":
+            return self.whole(tree[1])
+        if kind == "bin":
+            return tree[1] in ("+", "-", "*", "//", "%") and self.whole(tree[2]) and self.whole(tree[3])
+        if kind == "call":
+            return tree[1] == "random" or (
+                tree[1] in ("min", "max", "clamp", "abs") and all(self.whole(t) for t in tree[2:])
+            )
+        return False
 
     def literal(self, value: Any) -> str:
         return _literal(value)
@@ -125,9 +190,13 @@ class Writer:
             if op == "-":
                 return f"({a} - {b})"
             if op == "*":
+                if self.safe(tree):
+                    return f"({a} * {b})"
                 if (left[0] == "num") != (right[0] == "num"):
                     return f"_checked({a} * {b})"  # as expr._arithmetic
                 return f"_mul({a}, {b})"
+            if op == "/" and right[0] == "num" and right[1] and self.safe(left) and abs(right[1]) >= 1:
+                return f"({a} / {b})"
             helper = {"/": "_div", "//": "_fdiv", "%": "_mod"}.get(op)
             if helper is None:
                 raise ValueError(f"unknown operator {op!r}")
@@ -238,6 +307,10 @@ class Writer:
         if op in ("+=", "-=") and tree[0] == "num" and vtype != FLOAT:
             sign = "+" if op == "+=" else "-"
             out.append(f"{indent}{t} = v[{slot}] {sign} {_literal(tree[1])}")
+        elif op == "=" and tree[0] == "num" and type(tree[1]) is int:
+            x = max(var.min, min(var.max, tree[1]))
+            out.append(f"{indent}v[{slot}] = {_literal(x)}")
+            return
         else:
             out.append(f"{indent}{t} = {self.expr(tree)}")
             if op == "+=":
@@ -248,7 +321,8 @@ class Writer:
                 out.append(f"{indent}{t} = _mul(v[{slot}], {t})")
             elif op != "=":
                 raise ValueError(f"unknown assignment {op!r}")
-            out.append(f"{indent}{t} = _int({t} // 1) if _isinstance({t}, _float) else _int({t})")
+            if not self.whole(tree):
+                out.append(f"{indent}{t} = _int({t} // 1) if _isinstance({t}, _float) else _int({t})")
         out.append(f"{indent}v[{slot}] = {lo} if {t} < {lo} else {hi} if {t} > {hi} else {t}")
 
     # -- functions -----------------------------------------------------------------------
@@ -274,21 +348,21 @@ def _trivial_test(tree: Any) -> bool:
     return kind in ("var", "num", "str", "ended", "visited", "turn")
 
 
-def condition_function(tree: Any, name: str = "condition") -> Fn:
+def condition_function(tree: Any, variables: Sequence[Variable] | None = None, name: str = "condition") -> Fn:
     """A condition as `expr.compile_test` makes it, as Python code where that is faster."""
     if _trivial_test(tree):
         return compile_test(tree)
-    w = Writer()
+    w = Writer(variables)
     w.lines.append(f"    return {w.test(tree)}")
     return w.function(name)
 
 
-def value_function(tree: Any, name: str = "expression") -> Fn:
+def value_function(tree: Any, variables: Sequence[Variable] | None = None, name: str = "expression") -> Fn:
     """An expression's value as `expr.compile_expr` makes it, as Python code where that is
     faster."""
     if tree[0] in ("num", "str", "var", "turn", "visited", "ended"):
         return compile_expr(tree)
-    w = Writer()
+    w = Writer(variables)
     w.lines.append(f"    return {w.expr(tree)}")
     return w.function(name)
 
@@ -297,6 +371,6 @@ def effects_function(
     stmts: Sequence[Any], variables: Sequence[Variable], name: str = "effects"
 ) -> Callable[[Any], None]:
     """Effect statements as `story.compile_effects` makes them, as one Python function."""
-    w = Writer()
+    w = Writer(variables)
     w.effects(stmts, variables, "    ")
     return w.function(name)

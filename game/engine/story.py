@@ -486,7 +486,9 @@ def compile_text(items: list[Any], node_index: int) -> Callable[[Any, list[str]]
     return render
 
 
-def text_function(items: list[Any], node_index: int) -> Callable[[Any, list[str]], None] | None:
+def text_function(
+    items: list[Any], node_index: int, variables: Sequence[Variable] | None = None
+) -> Callable[[Any, list[str]], None] | None:
     """`compile_text`'s renderer as Python code (see pycode), for Story.compile_all: the same
     paragraphs from the same tests, draws and visit counts, in one function."""
     if not items:
@@ -494,7 +496,7 @@ def text_function(items: list[Any], node_index: int) -> Callable[[Any, list[str]
     paragraphs = fixed_paragraphs(items)
     if paragraphs is not None:
         return _adding(paragraphs)
-    w = Writer()
+    w = Writer(variables)
     w.lines.append("    append = out.append")
     _text_code(w, items, node_index, "    ")
     return w.function("text", "st, out")
@@ -892,13 +894,13 @@ class _Compiler:
         self.code = False
 
     def test(self, tree: Any) -> Fn:
-        return condition_function(tree) if self.code else compile_test(tree)
+        return condition_function(tree, self.variables) if self.code else compile_test(tree)
 
     def expr(self, tree: Any) -> Fn:
-        return value_function(tree) if self.code else compile_expr(tree)
+        return value_function(tree, self.variables) if self.code else compile_expr(tree)
 
     def text(self, items: list[Any], index: int) -> Callable[[Any, list[str]], None] | None:
-        return text_function(items, index) if self.code else compile_text(items, index)
+        return text_function(items, index, self.variables) if self.code else compile_text(items, index)
 
     def effects(self, stmts: list[Any] | None) -> Effect | None:
         if self.code and stmts and int_changes(stmts, self.variables) is None:

@@ -32,6 +32,7 @@ VARIABLES = (
     ),
     SimpleNamespace(slot=4, type="bool", min=0, max=1, values=()),
     SimpleNamespace(slot=5, type="enum", min=0, max=0, values=("low", "mid", "high")),
+    SimpleNamespace(slot=6, type="int", min=-(10**14), max=10**14, values=()),
 )
 NODE = 2  # the node whose text is rendered (its visit count picks sequences and cycles)
 
@@ -39,7 +40,7 @@ small = st.integers(-3, 12)
 numbers = st.one_of(
     small.map(lambda n: ("num", n)), st.sampled_from([0.5, 2.25, -1.5]).map(lambda x: ("num", x))
 )
-int_vars = st.integers(0, 3).map(lambda s: ("var", s))
+int_vars = st.sampled_from([0, 1, 2, 3, 6]).map(lambda s: ("var", s))
 numeric_leaves = st.one_of(
     numbers,
     int_vars,
@@ -112,6 +113,7 @@ values = st.tuples(
     st.integers(0, 3),
     st.booleans(),
     st.sampled_from(["low", "mid", "high"]),
+    st.integers(-(10**14), 10**14),
 ).map(list)
 
 
@@ -128,7 +130,8 @@ def _outcome(fn: Any, state: State, *args: Any) -> tuple[Any, ...]:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, values, st.integers(0, 2**32))
 def test_an_expression_as_code_gives_what_its_closure_gives(tree: Any, v: list[Any], seed: int) -> None:
-    assert _outcome(value_function(tree), _state(v, seed)) == _outcome(compile_expr(tree), _state(v, seed))
+    code = value_function(tree, VARIABLES)  # type: ignore[arg-type]
+    assert _outcome(code, _state(v, seed)) == _outcome(compile_expr(tree), _state(v, seed))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -151,12 +154,14 @@ def _statement(children: Any) -> Any:
 
 def _assignment() -> Any:
     def for_int(slot: int, op: str, tree: Any, vtype: str) -> tuple[Any, ...]:
+        if tree[0] == "num" and isinstance(tree[1], float):
+            vtype = "float"  # as the parser types it
         return ("set", slot, op, tree, vtype)
 
     return st.one_of(
         st.builds(
             for_int,
-            st.integers(0, 3),
+            st.sampled_from([0, 1, 2, 3, 6]),
             st.sampled_from(["=", "+=", "-=", "*="]),
             numeric,
             st.sampled_from(["int", "float"]),
@@ -243,12 +248,37 @@ def _lists(x: Any) -> Any:
 @given(texts, values, st.integers(0, 2**32))
 def test_text_as_code_reads_as_its_closure_reads(items: Any, v: list[Any], seed: int) -> None:
     items = [_lists(i) for i in items]
-    code, closure = text_function(items, NODE), compile_text(items, NODE)
+    code, closure = text_function(items, NODE, VARIABLES), compile_text(items, NODE)  # type: ignore[arg-type]
     assert code is not None and closure is not None
     out_code: list[str] = []
     out_closure: list[str] = []
     assert _outcome(code, _state(v, seed), out_code) == _outcome(closure, _state(v, seed), out_closure)
     assert out_code == out_closure
+
+
+BIG = ("var", 6)  # -10**14 to 10**14
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        ("bin", "*", BIG, BIG),
+        ("bin", "*", BIG, ("num", 100)),
+        ("bin", "*", ("num", 3), ("var", 2)),
+        ("bin", "/", ("bin", "*", BIG, ("num", 50)), ("num", 2)),
+        ("bin", "/", ("var", 2), ("num", 0)),
+        ("bin", "/", ("var", 2), ("num", 0.5)),
+        ("call", "clamp", ("bin", "*", BIG, ("var", 2)), ("num", 0), ("num", 10)),
+    ],
+)
+@pytest.mark.parametrize("big", [10**14, -(10**14), 7, 0])
+def test_a_calculation_past_the_limit_fails_the_same_way(tree: Any, big: int) -> None:
+    v = [3, 0, 100, 0, False, "low", big]
+    code = _outcome(value_function(tree, VARIABLES), _state(v, 1))  # type: ignore[arg-type]
+    assert code == _outcome(compile_expr(tree), _state(v, 1))
+    stmt = [("set", 6, "=", tree, "int"), ("set", 6, "*=", ("var", 6), "int")]
+    effects = _outcome(effects_function(stmt, VARIABLES), _state(v, 1))  # type: ignore[arg-type]
+    assert effects == _outcome(compile_effects(stmt, VARIABLES), _state(v, 1))  # type: ignore[arg-type]
 
 
 def test_only_checked_constants_are_written_as_code() -> None:
