@@ -407,9 +407,12 @@ class Game:
         """The step loop: enter nodes from `target` on (forced events, effects, text, endings,
         gotos, branches, random outcomes, the end of a turn) until a choice is to be made."""
         s = self.state
+        if target == HUB and s.hub >= 0:
+            target = s.hub  # back to the menu the player came from
         if self._fast and target >= 0 and self.trace is None:
-            # The commonest step, the short way: a player's game with nothing to record, going
-            # into a node that only shows text and plain choices.
+            # The commonest steps, the short way: a player's game with nothing to record, going
+            # into a node that only shows text and plain choices, or into a menu (a hub that
+            # offers choices and events).
             node = self.story.nodes[target]
             if node is not None and node.simple:
                 s.visits[target] += 1
@@ -424,6 +427,21 @@ class Game:
                 if self._offer_plain(node):
                     return
                 target = self._fall_back(node)
+            elif node is not None and node.menu:
+                s.hub = target
+                forced = self._forced_event(node)
+                if forced is not None:
+                    target = self._fire(forced)
+                else:
+                    s.visits[target] += 1
+                    if node.effects is not None:
+                        node.effects(s)
+                    if node.text is not None:
+                        node.text(s, s.passage)
+                    s.node = target
+                    if self._offer(node):
+                        return
+                    target = self._fall_back(node)
         story = self.story
         nodes = story.nodes
         visits = s.visits
@@ -458,14 +476,7 @@ class Game:
                 s.hub = target
                 forced = self._forced_event(node)
                 if forced is not None:
-                    event = story.node_at(forced).event
-                    assert event is not None
-                    self._pay(event.choice)
-                    s.ev_forced[forced] = s.turn
-                    s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
-                    s.ev_last[forced] = s.turn
-                    s.fired += 1
-                    target = forced
+                    target = self._fire(forced)
                     continue
             visits[target] += 1
             if tracking:
@@ -532,6 +543,18 @@ class Game:
             if self._offer(node):
                 return
             target = self._fall_back(node)
+
+    def _fire(self, forced: int) -> int:
+        """Fire a forced event (its cost paid, counted as happened this turn); its node."""
+        s = self.state
+        event = self.story.node_at(forced).event
+        assert event is not None
+        self._pay(event.choice)
+        s.ev_forced[forced] = s.turn
+        s.ev_count[forced] = s.ev_count.get(forced, 0) + 1
+        s.ev_last[forced] = s.turn
+        s.fired += 1
+        return forced
 
     def _fall_back(self, node: Node) -> int:
         """Where a node with no choice to take goes: its fallback's target, after the

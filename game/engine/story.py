@@ -197,6 +197,7 @@ class Node:
         "simple",
         "fresh",
         "hub_plan",
+        "menu",
     )
 
     def __init__(self) -> None:
@@ -239,6 +240,9 @@ class Node:
         self.simple = False
         self.fresh = True  # its plain choices were never offered yet
         self.hub_plan: Any = None  # a hub's plan (see plan.py), once worked out
+        # Whether it is a hub that only shows text and offers its choices and events: no
+        # ending, goto, branch or random outcome.
+        self.menu = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1042,6 +1046,7 @@ class _Compiler:
         node.simple = (
             node.plain is not None and node.nav == "choices" and node.ending is None and not node.is_hub
         )
+        node.menu = node.is_hub and node.nav == "choices" and node.ending is None
         return node
 
     def event(self, index: int) -> Event:
