@@ -673,6 +673,28 @@ def _draws(tree: Any) -> bool:
     return any(type(t) is tuple and _draws(t) for t in tree[1:])
 
 
+def draw_groups(parts: list[Any]) -> list[tuple[Any, bool]]:
+    """The parts of an `and` that draws random numbers, grouped for testing in turn: a part
+    that draws must be reached exactly when it would have been, so it keeps its place, and
+    each run of parts between such parts becomes one `and` (which can be tested in any
+    order). Each group with whether it draws."""
+    groups: list[tuple[Any, bool]] = []
+    run: list[Any] = []
+    for part in [*parts, None]:
+        if part is not None and not _draws(part):
+            run.append(part)
+            continue
+        if run:
+            chain = run[0]
+            for t in run[1:]:
+                chain = ("and", chain, t)
+            groups.append((chain, False))
+            run = []
+        if part is not None:
+            groups.append((part, True))
+    return groups
+
+
 def _flatten(tree: Any, kind: str, out: list[Any]) -> list[Any]:
     if tree[0] == kind:
         _flatten(tree[1], kind, out)
@@ -745,22 +767,7 @@ def compile_test(tree: Any, draws: bool | None = None) -> Fn:
         return compile_expr(tree)
     parts = _flatten(tree, "and", [])
     if draws:
-        # A part that draws must be reached exactly when it would have been: the parts around
-        # it keep their places, and only the runs of parts that don't draw are combined.
-        fns: list[Fn] = []
-        run: list[Any] = []
-        for part in [*parts, None]:
-            if part is not None and not _draws(part):
-                run.append(part)
-                continue
-            if run:
-                chain = run[0]
-                for t in run[1:]:
-                    chain = ("and", chain, t)
-                fns.append(compile_test(chain, False))
-                run = []
-            if part is not None:
-                fns.append(compile_test(part, True))
+        fns = [compile_test(part, drawing) for part, drawing in draw_groups(parts)]
         if len(fns) == 2:
             a, b = fns
             return lambda st: a(st) and b(st)

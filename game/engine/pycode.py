@@ -35,6 +35,7 @@ from .expr import (
     checked_mul,
     compile_expr,
     compile_test,
+    draw_groups,
 )
 
 if TYPE_CHECKING:
@@ -245,23 +246,7 @@ class Writer:
             return self.expr(tree)
         parts = _flatten(tree, "and", [])
         if draws:
-            # As compile_test: the parts that draw keep their places; each run of parts
-            # between them is tested as an `and` of its own.
-            out: list[str] = []
-            run: list[Any] = []
-            for part in [*parts, None]:
-                if part is not None and not _draws(part):
-                    run.append(part)
-                    continue
-                if run:
-                    chain = run[0]
-                    for t in run[1:]:
-                        chain = ("and", chain, t)
-                    out.append(self.test(chain, False))
-                    run = []
-                if part is not None:
-                    out.append(self.test(part, True))
-            return "(" + " and ".join(out) + ")"
+            return "(" + " and ".join(self.test(part, drawing) for part, drawing in draw_groups(parts)) + ")"
         first = [p for p in parts if _value_test(p) is not None]
         rest = [p for p in parts if _value_test(p) is None]
         return "(" + " and ".join(self.test(p, False) for p in [*first, *rest]) + ")"
