@@ -1,17 +1,17 @@
-"""Conditions and effects as Python code: the fast tier of the compiler.
+"""Conditions, effects and text as Python code: the fast tier of the compiler.
 
-`expr.compile_test` and `story.compile_effects` make closures, which are quick to make: a node
-compiled on demand, the first time a game reaches it, pays little. A story played many times
-in one process (`Story.compile_all`) is worth more: there, conditions and effects are written
-out as the source of one small Python function each and compiled by Python itself, which
-runs them without a call per part of an expression.
+`expr.compile_test`, `story.compile_effects` and `story.compile_text` make closures, which
+are quick to make: a node compiled on demand, the first time a game reaches it, pays little.
+A story played many times in one process (`Story.compile_all`) is worth more: there, each
+condition, list of effects and text renderer is written out as the source of one small Python
+function and compiled by Python itself, which runs it without a call per part.
 
 The source is written only from checked IR trees (see `expr.parse`): variables are list
 indices, constants are numbers, booleans and strings written with `repr`, and the only names
-are the state, its values and the helpers in `_HELPERS`. Nothing from a story file is ever
-run as code. What the functions do is exactly what the closures do, in the same order (so
-random draws and errors come the same); tests/engine/test_pycode.py checks both on random
-expressions and effects.
+are the state, its values, the function's own constants and the helpers in `_GLOBALS`.
+Nothing from a story file is ever run as code. What the functions do is exactly what the
+closures do, in the same order (so random draws and errors come the same);
+tests/engine/test_pycode.py compares both on random expressions, effects and text.
 """
 
 from __future__ import annotations
@@ -290,8 +290,8 @@ class Writer:
         lo, hi = _literal(var.min), _literal(var.max)
         t = self.temp()
         if op in ("+=", "-=") and tree[0] == "num" and vtype != FLOAT:
-            sign = "+" if op == "+=" else "-"
-            out.append(f"{indent}{t} = v[{slot}] {sign} {_literal(tree[1])}")
+            sign = "+" if op == "+=" else "-"  # a whole amount, as story._int_change takes it
+            out.append(f"{indent}{t} = v[{slot}] {sign} {_literal(int(tree[1]))}")
         elif op == "=" and tree[0] == "num" and type(tree[1]) is int:
             x = max(var.min, min(var.max, tree[1]))
             out.append(f"{indent}v[{slot}] = {_literal(x)}")
