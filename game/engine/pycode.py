@@ -41,6 +41,10 @@ from .expr import (
 if TYPE_CHECKING:
     from .story import Variable
 
+# What writing or compiling the code of a tree can raise: a constant with no literal, or
+# nesting deeper than Python's parser takes. The closures do the same job there.
+CANNOT_WRITE = (ValueError, SyntaxError, RecursionError, MemoryError)
+
 # Half the limit on a calculation (expr.MAX_NUMBER): well inside it, even after rounding.
 SAFE = MAX_NUMBER // 2
 

@@ -15,7 +15,7 @@ from .expr import FLOAT, checked_mul, compile_expr, compile_test, var_const_test
 from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
 from .plan import expr_nodes, uses_randomness
-from .pycode import Writer, condition_function, effects_function, value_function
+from .pycode import CANNOT_WRITE, Writer, condition_function, effects_function, value_function
 
 Fn = Callable[[Any], Any]
 Effect = Callable[[Any], None]
@@ -897,18 +897,38 @@ class _Compiler:
         # make, faster to run; for a story played many times (Story.compile_all).
         self.code = False
 
+    # Each compiled as Python code when `code` is set (see pycode), as closures otherwise, or
+    # where Python can't take the code (nesting past its limits): the two do the same.
     def test(self, tree: Any) -> Fn:
-        return condition_function(tree, self.variables) if self.code else compile_test(tree)
+        if self.code:
+            try:
+                return condition_function(tree, self.variables)
+            except CANNOT_WRITE:
+                pass
+        return compile_test(tree)
 
     def expr(self, tree: Any) -> Fn:
-        return value_function(tree, self.variables) if self.code else compile_expr(tree)
+        if self.code:
+            try:
+                return value_function(tree, self.variables)
+            except CANNOT_WRITE:
+                pass
+        return compile_expr(tree)
 
     def text(self, items: list[Any], index: int) -> Callable[[Any, list[str]], None] | None:
-        return text_function(items, index, self.variables) if self.code else compile_text(items, index)
+        if self.code:
+            try:
+                return text_function(items, index, self.variables)
+            except CANNOT_WRITE:
+                pass
+        return compile_text(items, index)
 
     def effects(self, stmts: list[Any] | None) -> Effect | None:
         if self.code and stmts and int_changes(stmts, self.variables) is None:
-            return effects_function(stmts, self.variables)
+            try:
+                return effects_function(stmts, self.variables)
+            except CANNOT_WRITE:
+                pass
         return compile_effects(stmts, self.variables)
 
     def turns(self) -> Turns | None:

@@ -22,6 +22,8 @@ from game.engine.pycode import condition_function, effects_function, value_funct
 from game.engine.state import State
 from game.engine.story import SWITCH_RUN, compile_effects, compile_text, text_function
 
+from .helpers import make
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Slots 0-3 whole numbers, 4 a flag, 5 an enum.
@@ -322,3 +324,27 @@ def test_the_shipped_story_compiled_all_at_once_plays_exactly_the_same() -> None
     other.choose(0)
     other.choose(next(o.index for o in other.choices if o.enabled))
     assert game.to_dict() == other.to_dict()
+
+
+def test_effects_nested_past_what_python_compiles_stay_closures(tmp_path: Path) -> None:
+    # A story file can't nest this deep (the loader stops at 64 levels), but the compiler
+    # doesn't rely on that: past Python's 100 levels of indentation, closures do the job.
+    head = "variables:\n  n: {type: int, initial: 0, min: 0, max: 9}\n"
+    story = load_story(make(tmp_path, "nodes:\n  start:\n    text: [Hi.]\n", head=head), cache_dir=False)
+    story.compile_all()
+    slot = story.var_index["n"]
+    stmt: Any = ("set", slot, "+=", ("num", 1), "int")
+    for _ in range(110):
+        stmt = (
+            "if",
+            ("cmp", ">=", ("var", slot), ("num", 0)),
+            [stmt, ("set", slot, "+=", ("num", 0), "int")],
+            [],
+        )
+    with pytest.raises(SyntaxError):
+        effects_function([stmt], story.variables)
+    effects = story.compiler.effects([stmt])
+    assert effects is not None
+    state = _state([0], 1)
+    effects(state)
+    assert state.v == [1]
