@@ -14,12 +14,13 @@ what happens: guards are used only where nothing about an event draws random num
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .expr import compile_expr
-from .pycode import Writer
+from .pycode import Writer, attr, call, item, load
 
 if TYPE_CHECKING:
     from .story import Event, Node, Story
@@ -274,12 +275,12 @@ class HubPlan:
                     elif t[0] == "visited":
                         visits.add(t[1])
             # One flat tuple of everything read, as Python code (see pycode).
-            w = Writer()
-            parts = [f"v[{slot}]" for slot in sorted(reads)]
-            parts += [f"st.visits[{index}]" for index in sorted(visits)]
-            parts += ["st.turn", "st.fired", "_len(st.char_endings)"]
-            w.lines.append(f"    return ({', '.join(parts)})")
-            self.settled = w.function("settled")
+            st = load("st")
+            parts: list[ast.expr] = [item(load("v"), slot) for slot in sorted(reads)]
+            parts += [item(attr(st, "visits"), index) for index in sorted(visits)]
+            parts += [attr(st, "turn"), attr(st, "fired"), call("_len", attr(st, "char_endings"))]
+            whole = ast.Tuple(elts=parts, ctx=ast.Load())
+            self.settled = Writer().function("settled", [ast.Return(value=whole)])
 
     def forced_passing(self, v: list[Any]) -> tuple[Any, ...]:
         """The forced events whose guards hold for these values."""

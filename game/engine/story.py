@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import hashlib
 import marshal
@@ -15,7 +16,21 @@ from .expr import FLOAT, checked_mul, compile_expr, compile_test, var_const_test
 from .ir import IREvent, IRNode
 from .loader import END_TURN, HUB
 from .plan import expr_nodes, uses_randomness
-from .pycode import CANNOT_WRITE, Writer, condition_function, effects_function, value_function
+from .pycode import (
+    CANNOT_WRITE,
+    Writer,
+    assign,
+    attr,
+    call,
+    condition_function,
+    do,
+    effects_function,
+    item,
+    literal,
+    load,
+    value_function,
+    when,
+)
 
 Fn = Callable[[Any], Any]
 Effect = Callable[[Any], None]
@@ -501,59 +516,63 @@ def text_function(
     if paragraphs is not None:
         return _adding(paragraphs)
     w = Writer(variables)
-    w.lines.append("    append = out.append")
-    _text_code(w, items, node_index, "    ")
-    return w.function("text", "st, out")
+    body = [assign("append", attr(load("out"), "append")), *_text_code(w, items, node_index)]
+    return w.function("text", body, ("st", "out"))
 
 
-def _text_code(w: Writer, items: list[Any], node_index: int, indent: str) -> None:
-    out = w.lines
+def _text_code(w: Writer, items: list[Any], node_index: int) -> list[ast.stmt]:
     paragraphs = fixed_paragraphs(items)
     if paragraphs is not None:
-        out.extend(f"{indent}append({w.literal(p)})" for p in paragraphs)
-        return
+        return [do(call("append", literal(p))) for p in paragraphs]
+    out: list[ast.stmt] = []
     at = 0
     while at < len(items):
         run = _keyed_run(items, at) if items[at][0] == "if" else None
         if run is not None:
             slot, cases, at = run
-            out.append(f"{indent}{w.const(_switch(slot, cases, node_index))}(st, out)")
+            out.append(do(call(w.const(_switch(slot, cases, node_index)), load("st"), load("out"))))
             continue
-        item = items[at]
+        entry = items[at]
         at += 1
-        kind = item[0]
+        kind = entry[0]
         if kind == "p":
-            parts = item[1]
+            parts = entry[1]
             if all(isinstance(x, str) for x in parts):
-                out.append(f"{indent}append({w.literal(''.join(parts))})")
+                out.append(do(call("append", literal("".join(parts)))))
             else:
-                out.append(f"{indent}append({w.const(compile_template(parts))}(st))")
+                out.append(do(call("append", call(w.const(compile_template(parts)), load("st")))))
         elif kind == "if":
-            out.append(f"{indent}if {w.test(item[1])}:")
-            if item[2]:
-                _text_code(w, item[2], node_index, indent + "    ")
-            else:
-                out.append(f"{indent}    pass")
-            if item[3]:
-                out.append(f"{indent}else:")
-                _text_code(w, item[3], node_index, indent + "    ")
+            then = _text_code(w, entry[2], node_index) if entry[2] else []
+            other = _text_code(w, entry[3], node_index) if entry[3] else []
+            out.append(when(w.test(entry[1]), then, other))
         else:
-            count = len(item[1])
-            if kind == "sequence":
-                pick = f"_int(_min(st.visits[{int(node_index)}], {count})) - 1"
-            elif kind == "cycle":
-                pick = f"_int(st.visits[{int(node_index)}] - 1) % {count}"
+            count = len(entry[1])
+            visits = item(attr(load("st"), "visits"), int(node_index)) if kind != "shuffle" else None
+            if visits is not None and kind == "sequence":
+                # int(min(visits, count)) - 1
+                pick: ast.expr = ast.BinOp(
+                    left=call("_int", call("_min", visits, literal(count))), op=ast.Sub(), right=literal(1)
+                )
+            elif visits is not None:
+                # int(visits - 1) % count
+                pick = ast.BinOp(
+                    left=call("_int", ast.BinOp(left=visits, op=ast.Sub(), right=literal(1))),
+                    op=ast.Mod(),
+                    right=literal(count),
+                )
             else:
-                pick = f"_int(st.randint(0, {count - 1}))"
-            fixed = [fixed_paragraphs(a) if a else () for a in item[1]]
+                pick = call("_int", call(attr(load("st"), "randint"), literal(0), literal(count - 1)))
+            fixed = [fixed_paragraphs(a) if a else () for a in entry[1]]
             if all(f is not None for f in fixed):
-                out.append(f"{indent}out.extend({w.const(tuple(fixed))}[_max(0, {pick})])")
+                chosen = item(w.const(tuple(fixed)), call("_max", literal(0), pick))
+                out.append(do(call(attr(load("out"), "extend"), chosen)))
             else:
-                alternatives = tuple(compile_text(a, node_index) for a in item[1])
+                alternatives = tuple(compile_text(a, node_index) for a in entry[1])
                 t = w.temp()
-                out.append(f"{indent}{t} = {w.const(alternatives)}[_max(0, {pick})]")
-                out.append(f"{indent}if {t} is not None:")
-                out.append(f"{indent}    {t}(st, out)")
+                out.append(assign(t, item(w.const(alternatives), call("_max", literal(0), pick))))
+                present = ast.Compare(left=load(t), ops=[ast.IsNot()], comparators=[ast.Constant(value=None)])
+                out.append(when(present, [do(call(load(t), load("st"), load("out")))]))
+    return out
 
 
 SWITCH_RUN = 4  # consecutive `if` paragraphs keyed on one variable that are worth a table

@@ -326,25 +326,30 @@ def test_the_shipped_story_compiled_all_at_once_plays_exactly_the_same() -> None
     assert game.to_dict() == other.to_dict()
 
 
-def test_effects_nested_past_what_python_compiles_stay_closures(tmp_path: Path) -> None:
-    # A story file can't nest this deep (the loader stops at 64 levels), but the compiler
-    # doesn't rely on that: past Python's 100 levels of indentation, closures do the job.
+def test_what_python_cannot_compile_stays_closures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A story file can't nest deeper than 64 levels (the loader stops it), but the compiler
+    # doesn't rely on Python's compiler taking whatever it builds: where it can't (too deep
+    # for its recursion limit, say), closures do the job.
     head = "variables:\n  n: {type: int, initial: 0, min: 0, max: 9}\n"
     story = load_story(make(tmp_path, "nodes:\n  start:\n    text: [Hi.]\n", head=head), cache_dir=False)
     story.compile_all()
     slot = story.var_index["n"]
     stmt: Any = ("set", slot, "+=", ("num", 1), "int")
-    for _ in range(110):
+    for _ in range(30):
         stmt = (
             "if",
             ("cmp", ">=", ("var", slot), ("num", 0)),
             [stmt, ("set", slot, "+=", ("num", 0), "int")],
             [],
         )
-    with pytest.raises(SyntaxError):
-        effects_function([stmt], story.variables)
+    assert "<effects>" in story.compiler.effects([stmt]).__code__.co_filename  # type: ignore[union-attr]
+
+    def too_deep(*_args: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded during compilation")
+
+    monkeypatch.setattr("game.engine.story.effects_function", too_deep)
     effects = story.compiler.effects([stmt])
-    assert effects is not None
+    assert effects is not None and "<effects>" not in effects.__code__.co_filename
     state = _state([0], 1)
     effects(state)
     assert state.v == [1]
