@@ -52,8 +52,6 @@ CANNOT_WRITE = (ValueError, SyntaxError, RecursionError, MemoryError)
 # Half the limit on a calculation (expr.MAX_NUMBER): well inside it, even after rounding.
 SAFE = MAX_NUMBER // 2
 
-_CMP_OPS = {"==", "!=", "<", "<=", ">", ">="}
-
 # The only names generated code can reach (besides its own constants).
 _GLOBALS: dict[str, Any] = {
     "__builtins__": {},
@@ -302,10 +300,11 @@ class Writer:
                 raise ValueError(f"unknown operator {op!r}")
             return call(helper, a, b)
         if kind == "call":
-            return self.call(tree[1], tree[2:])
+            return self.builtin(tree[1], tree[2:])
         raise ValueError(f"unknown expression node {kind!r}")
 
-    def call(self, name: str, args: Sequence[Any]) -> ast.expr:
+    def builtin(self, name: str, args: Sequence[Any]) -> ast.expr:
+        """A call of one of the expression language's functions (expr.FUNCTIONS)."""
         if name == "chance":
             return _compare(call(attr(load("st"), "random")), ast.Lt, self.expr(args[0]))
         parts = [self.expr(a) for a in args]
