@@ -52,10 +52,15 @@ async def diagnostics(
     """The diagnostics published for a file, once they satisfy `ready` (guarding against a hang)."""
     key = uri(path)
     for _ in range(200):
+        # Listen for the next notification before looking: one that comes in between would
+        # otherwise be missed, and the wait would be for one that never comes.
+        following = asyncio.wrap_future(
+            client.protocol.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        )
         found = client.diagnostics.get(key)
         if found is not None and ready(found):
             return found
-        await asyncio.wait_for(client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 30)
+        await asyncio.wait_for(following, 30)
     raise AssertionError(f"no diagnostics as expected for {path}: {client.diagnostics.get(key)}")
 
 
