@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from .expr import FLOAT, checked_mul, compile_expr, compile_test, var_const_test
 from .ir import IREvent, IRNode
@@ -33,6 +33,7 @@ from .pycode import (
 )
 
 Fn = Callable[[Any], Any]
+_T = TypeVar("_T")
 Effect = Callable[[Any], None]
 
 __all__ = ["END_TURN", "HUB", "Story", "Variable", "Character", "Ending", "Node", "Choice"]
@@ -918,37 +919,31 @@ class _Compiler:
 
     # Each compiled as Python code when `code` is set (see pycode), as closures otherwise, or
     # where Python can't take the code (nesting past its limits): the two do the same.
-    def test(self, tree: Any) -> Fn:
+    def _tiered(self, code: Callable[[], _T], closure: Callable[[], _T]) -> _T:
         if self.code:
             try:
-                return condition_function(tree, self.variables)
+                return code()
             except CANNOT_WRITE:
                 pass
-        return compile_test(tree)
+        return closure()
+
+    def test(self, tree: Any) -> Fn:
+        return self._tiered(lambda: condition_function(tree, self.variables), lambda: compile_test(tree))
 
     def expr(self, tree: Any) -> Fn:
-        if self.code:
-            try:
-                return value_function(tree, self.variables)
-            except CANNOT_WRITE:
-                pass
-        return compile_expr(tree)
+        return self._tiered(lambda: value_function(tree, self.variables), lambda: compile_expr(tree))
 
     def text(self, items: list[Any], index: int) -> Callable[[Any, list[str]], None] | None:
-        if self.code:
-            try:
-                return text_function(items, index, self.variables)
-            except CANNOT_WRITE:
-                pass
-        return compile_text(items, index)
+        return self._tiered(
+            lambda: text_function(items, index, self.variables), lambda: compile_text(items, index)
+        )
 
     def effects(self, stmts: list[Any] | None) -> Effect | None:
-        if self.code and stmts and int_changes(stmts, self.variables) is None:
-            try:
-                return effects_function(stmts, self.variables)
-            except CANNOT_WRITE:
-                pass
-        return compile_effects(stmts, self.variables)
+        if not stmts or int_changes(stmts, self.variables) is not None:
+            return compile_effects(stmts, self.variables)  # none, or kept as data (Choice.adjust)
+        return self._tiered(
+            lambda: effects_function(stmts, self.variables), lambda: compile_effects(stmts, self.variables)
+        )
 
     def turns(self) -> Turns | None:
         """How time passes, compiled."""
